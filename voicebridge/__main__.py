@@ -1,0 +1,3 @@
+from voicebridge.cli import main
+
+raise SystemExit(main())
