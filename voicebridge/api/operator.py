@@ -1,0 +1,140 @@
+"""The platform operator's API: tenants, top-ups, the number pool."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from voicebridge.api.auth import principal
+from voicebridge.api.keys import SERVICES
+from voicebridge.api.problems import json_response, not_found, read_json
+from voicebridge.errors import FieldError, Problem, invalid
+from voicebridge.numbers.e164 import InvalidPhone, parse_phone
+from voicebridge.store import ledger
+from voicebridge.store.tenants import add_pool_numbers, audit, get_tenant, tenant_numbers
+from voicebridge.tenancy import new_tenant
+
+routes = web.RouteTableDef()
+LEVELS = ("V0", "V1", "V2", "V3", "V4", "V5")
+
+
+def tenant_view(row: dict, balance: int) -> dict:
+    return {
+        "id": row["id"], "name": row["name"], "level": row["level"], "timezone": row["timezone"],
+        "sandbox": bool(row["sandbox"]), "arrears_state": row["arrears_state"],
+        "rate_fen_per_min": row["rate_fen_per_min"], "rent_fen_per_number": row["rent_fen_per_number"],
+        "balance_fen": balance, "created_at": row["created_at"],
+    }
+
+
+@routes.post("/v1/tenants")
+async def create(request: web.Request) -> web.Response:
+    who = principal(request, "operator")
+    services = request.app[SERVICES]
+    body = await read_json(request, 16 * 1024)
+    errors = []
+    if not isinstance(body, dict):
+        raise invalid([FieldError("", "the body must be a JSON object", "type")])
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 128:
+        errors.append(FieldError("name", "is required: 1 to 128 characters", "required"))
+    sandbox = body.get("sandbox", False)
+    if not isinstance(sandbox, bool):
+        errors.append(FieldError("sandbox", "must be true or false", "type"))
+    level = body.get("level", "V1")
+    if level not in LEVELS:
+        errors.append(FieldError("level", f"must be one of {', '.join(LEVELS)}", "enum"))
+    for key in body:
+        if key not in ("name", "sandbox", "level"):
+            errors.append(FieldError(key, "is not a known field", "unknown"))
+    if errors:
+        raise invalid(errors)
+    made = await new_tenant(services.store, services.secret, name, sandbox=sandbox, actor=who.key_id, level=level)
+    balance = await ledger.balance(services.store, made.tenant["id"])
+    return json_response({**tenant_view(made.tenant, balance), "api_key": made.api_key, "number": made.number}, 201)
+
+
+@routes.get("/v1/tenants/{id}")
+async def show(request: web.Request) -> web.Response:
+    principal(request, "operator")
+    store = request.app[SERVICES].store
+    tenant = await get_tenant(store, request.match_info["id"])
+    if tenant is None:
+        raise not_found("tenant")
+    return json_response(tenant_view(tenant, await ledger.balance(store, tenant["id"])))
+
+
+@routes.post("/v1/tenants/{id}/topups")
+async def topup(request: web.Request) -> web.Response:
+    who = principal(request, "operator")
+    store = request.app[SERVICES].store
+    tenant = await get_tenant(store, request.match_info["id"])
+    if tenant is None:
+        raise not_found("tenant")
+    body = await read_json(request, 16 * 1024)
+    if not isinstance(body, dict):
+        raise invalid([FieldError("", "the body must be a JSON object", "type")])
+    amount = body.get("amount_fen")
+    reference = body.get("reference")
+    errors = []
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= 100_000_000_00:
+        errors.append(FieldError("amount_fen", "must be a positive whole number of fen (1 CNY = 100 fen)", "range"))
+    if not isinstance(reference, str) or not 1 <= len(reference) <= 128:
+        errors.append(FieldError("reference", "is required: the payment's reference, 1 to 128 characters", "required"))
+    if errors:
+        raise invalid(errors)
+    async with store.transaction() as tx:
+        added = await ledger.add_entry(tx, tenant["id"], ledger.TOPUP, amount, reference, reason=str(body.get("reason", "")))
+        if added:
+            await audit(tx, who.key_id, tenant["id"], "ledger.topup", {"amount_fen": amount, "reference": reference})
+        bal = await ledger.balance(tx, tenant["id"])
+        if bal >= 0 and tenant["arrears_state"] != "active":
+            await tx.execute("UPDATE tenants SET arrears_state = 'active', negative_since = NULL WHERE id = ?", (tenant["id"],))
+    return json_response({"tenant_id": tenant["id"], "added": added, "balance_fen": bal}, 201 if added else 200)
+
+
+@routes.post("/v1/pool/numbers")
+async def load_pool(request: web.Request) -> web.Response:
+    who = principal(request, "operator")
+    store = request.app[SERVICES].store
+    body = await read_json(request, 1024 * 1024)
+    items = body.get("numbers") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items:
+        raise invalid([FieldError("numbers", "is required: a list of {number, city}", "required")])
+    parsed: list[tuple[str, str]] = []
+    errors = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("number"), str):
+            errors.append(FieldError(f"numbers/{i}", "must be an object with number and city", "type"))
+            continue
+        try:
+            parsed.append((parse_phone(item["number"], "CN", allow_any_type=True), str(item.get("city", ""))))
+        except InvalidPhone as exc:
+            errors.append(FieldError(f"numbers/{i}/number", str(exc), exc.reason))
+    if errors:
+        raise invalid(errors)
+    async with store.transaction() as tx:
+        added = await add_pool_numbers(tx, parsed)
+        await audit(tx, who.key_id, None, "pool.load", {"count": added})
+    return json_response({"added": added}, 201)
+
+
+@routes.get("/v1/numbers")
+async def list_numbers(request: web.Request) -> web.Response:
+    who = principal(request, "admin")
+    if who.tenant is None:
+        raise Problem(403, "Forbidden", "this endpoint needs a tenant key")
+    rows = await tenant_numbers(request.app[SERVICES].store, who.tenant_id)
+    return json_response({"numbers": [
+        {k: r[k] for k in ("e164", "city", "app_name", "service_type", "status", "ordered_at", "issued_at", "released_at")}
+        for r in rows
+    ]})
+
+
+@routes.get("/v1/balance")
+async def balance(request: web.Request) -> web.Response:
+    who = principal(request, "finance")
+    if who.tenant is None:
+        raise Problem(403, "Forbidden", "this endpoint needs a tenant key")
+    store = request.app[SERVICES].store
+    return json_response({"tenant_id": who.tenant_id, "balance_fen": await ledger.balance(store, who.tenant_id),
+                          "arrears_state": who.tenant["arrears_state"]})

@@ -1,0 +1,111 @@
+"""The chat client's API: post a reminder, read its calls, cancel it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from voicebridge.api.auth import tenant_principal
+from voicebridge.api.keys import SERVICES
+from voicebridge.api.problems import json_response, not_found, read_json
+from voicebridge.domain import CallStatus, iso, utcnow
+from voicebridge.errors import FieldError, Problem
+from voicebridge.reminders.intake import accept
+from voicebridge.store import calls as callstore
+from voicebridge.store.sqlite import Row
+
+routes = web.RouteTableDef()
+MAX_KEY_CHARS = 255
+
+
+def call_view(row: Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "user_id": row["user_id"],
+        "name": row["name"],
+        "phone": row["phone"],
+        "status": row["status"],
+        "attempts": row["attempts"],
+        "next_attempt_at": row["next_attempt_at"] if row["status"] in ("queued", "deferred") else None,
+        "started_at": row["started_at"],
+        "alerting_at": row["alerting_at"],
+        "answered_at": row["answered_at"],
+        "ended_at": row["ended_at"],
+        "talk_seconds": round(row["talk_ms"] / 1000, 3),
+        "replays": row["replays"],
+        "digits": row["digits"],
+        "cause": row["cause"],
+        "sip_code": row["sip_code"],
+        "charge_fen": row["charge_fen"],
+    }
+
+
+def reminder_view(reminder: Row, calls: list[Row]) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for c in calls:
+        counts[c["status"]] = counts.get(c["status"], 0) + 1
+    return {
+        "id": reminder["id"],
+        "group_id": reminder["group_id"],
+        "message_id": reminder["message_id"],
+        "sender": {"user_id": reminder["sender_user_id"], "name": reminder["sender_name"]},
+        "text": reminder["text"],
+        "language": reminder["language"],
+        "caller": reminder["caller"],
+        "status": reminder["status"],
+        "created_at": reminder["created_at"],
+        "completed_at": reminder["completed_at"],
+        "summary": counts,
+        "calls": [call_view(c) for c in calls],
+    }
+
+
+@routes.post("/v1/reminders")
+async def post_reminder(request: web.Request) -> web.Response:
+    who = tenant_principal(request, "reminders")
+    services = request.app[SERVICES]
+    if not services.accepting:
+        raise Problem(503, "Shutting down", "the service is not taking reminders now",
+                      type="https://voicebridge.dev/problems/unavailable")
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= MAX_KEY_CHARS:
+        raise Problem(400, "Bad Idempotency-Key", "", [FieldError("Idempotency-Key", f"must be 1 to {MAX_KEY_CHARS} characters")])
+    body = await read_json(request, services.settings.server.max_body_bytes)
+    status, response, reminder = await accept(services.store, who.tenant or {}, body, services.intake_limits, key)
+    if reminder is not None:
+        services.reminder_accepted(reminder)
+    return json_response(response, status, headers={"Location": f"/v1/reminders/{response['id']}"})
+
+
+async def _own_reminder(request: web.Request, scope: str) -> Row:
+    who = tenant_principal(request, scope)
+    reminder = await callstore.get_reminder(request.app[SERVICES].store, request.match_info["id"], who.tenant_id)
+    if reminder is None:
+        raise not_found("reminder")
+    return reminder
+
+
+@routes.get("/v1/reminders/{id}")
+async def get_reminder(request: web.Request) -> web.Response:
+    reminder = await _own_reminder(request, "reminders")
+    calls = await callstore.reminder_calls(request.app[SERVICES].store, reminder["id"])
+    return json_response(reminder_view(reminder, calls))
+
+
+@routes.post("/v1/reminders/{id}/cancel")
+async def cancel_reminder(request: web.Request) -> web.Response:
+    reminder = await _own_reminder(request, "reminders")
+    store = request.app[SERVICES].store
+    async with store.transaction() as tx:
+        cancelled = await tx.execute(
+            "UPDATE calls SET status = ?, cause = 'cancelled', updated_at = ? "
+            "WHERE reminder_id = ? AND status IN ('queued', 'deferred')",
+            (CallStatus.CANCELLED.value, iso(utcnow()), reminder["id"]),
+        )
+        if reminder["status"] == "active":
+            await tx.execute("UPDATE reminders SET status = 'cancelled' WHERE id = ?", (reminder["id"],))
+        await callstore.complete_reminder_if_done(tx, reminder["id"])
+    reminder = await callstore.get_reminder(store, reminder["id"]) or reminder
+    calls = await callstore.reminder_calls(store, reminder["id"])
+    return json_response({"cancelled_calls": cancelled, **reminder_view(reminder, calls)})

@@ -1,0 +1,1 @@
+"""Sans-IO SIP: messages, digest authentication, the INVITE client (UAC)."""

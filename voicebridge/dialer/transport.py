@@ -1,0 +1,120 @@
+"""One asyncio UDP socket for the SIP signalling of many calls.
+
+A thin pump: datagrams in are parsed and handed to the call registered for
+their Call-ID; bytes out go to the trunk. No SIP logic lives here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import socket
+from typing import Callable
+
+from voicebridge.dialer.sip.message import SipMessage, SipRequest, build_response, parse_message
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[SipMessage, tuple[str, int]], None]
+
+
+class TransportState(enum.Enum):
+    NEW = "new"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class SipTransport(asyncio.DatagramProtocol):
+    def __init__(self, *, on_error: Callable[[Exception], None] | None = None, buffer: int = 0) -> None:
+        self._handlers: dict[str, Handler] = {}
+        self._transport: asyncio.DatagramTransport | None = None
+        self._on_error = on_error
+        self._buffer = buffer
+        self.state = TransportState.NEW
+        self.local_address: tuple[str, int] | None = None
+        self.received = 0
+        self.sent = 0
+        self.parse_errors = 0
+
+    async def start(self, host: str, port: int) -> tuple[str, int]:
+        loop = asyncio.get_running_loop()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            if self._buffer:
+                for opt in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+                    try:
+                        sock.setsockopt(socket.SOL_SOCKET, opt, self._buffer)
+                    except OSError:
+                        pass
+            sock.bind((host, port))
+            sock.setblocking(False)
+            await loop.create_datagram_endpoint(lambda: self, sock=sock)
+        except BaseException:
+            sock.close()
+            raise
+        self.local_address = sock.getsockname()[:2]
+        self.state = TransportState.OPEN
+        logger.info("SIP transport listening on %s:%d", *self.local_address)
+        return self.local_address
+
+    def stop(self) -> None:
+        try:
+            if self._transport is not None:
+                self._transport.close()
+        finally:
+            self._transport = None
+            self.state = TransportState.CLOSED
+
+    @property
+    def is_open(self) -> bool:
+        return self.state is TransportState.OPEN
+
+    def register(self, call_id: str, handler: Handler) -> None:
+        self._handlers[call_id] = handler
+
+    def unregister(self, call_id: str) -> None:
+        self._handlers.pop(call_id, None)
+
+    def send(self, data: bytes, addr: tuple[str, int]) -> None:
+        if self._transport is None:
+            return
+        self.sent += 1
+        self._transport.sendto(data, addr)
+
+    # --- asyncio.DatagramProtocol ------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.state = TransportState.CLOSED
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.received += 1
+        if len(data) < 8 or not data.strip():
+            return  # keep-alive CRLFs
+        try:
+            msg = parse_message(data)
+            call_id = msg.headers.get("Call-ID")
+        except ValueError as exc:
+            self.parse_errors += 1
+            logger.debug("unparsable datagram from %s:%d: %s", addr[0], addr[1], exc)
+            return
+        handler = self._handlers.get(call_id or "")
+        if handler is not None:
+            try:
+                handler(msg, addr)
+            except Exception:
+                logger.exception("[%s] handler failed", call_id)
+            return
+        if isinstance(msg, SipRequest) and msg.method not in ("ACK",):
+            try:
+                self.send(bytes(build_response(msg, 481, received=addr)), addr)
+            except ValueError:
+                pass
+
+    def error_received(self, exc: Exception) -> None:
+        logger.debug("SIP socket error: %s", exc)
+        if self._on_error is not None:
+            self._on_error(exc)

@@ -1,0 +1,365 @@
+"""The dispatcher: persisted call jobs → carrier → CDR → charge → status.
+
+It takes due jobs from the store, paces them under the channel limit and the
+calls-per-second limit, authorises each against the prepaid balance, dials
+through the :class:`~voicebridge.domain.Carrier`, and for every attempt writes
+one CDR, its ledger charge and the call's new status in one transaction.
+
+Crash safety: a job is marked ``calling`` (attempt counted) in the store before
+it is dialled, so after a crash :meth:`Dispatcher.recover` finds it and closes it
+as ``failed`` / ``service_restart`` with its CDR. The CDR's (call, attempt) and
+the ledger's (kind, reference) are unique, so nothing is written twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from voicebridge.billing.rating import max_call_seconds, rate_call
+from voicebridge.domain import (
+    CallEvent,
+    CallOutcome,
+    CallRequest,
+    CallStatus,
+    Carrier,
+    Cause,
+    EventKind,
+    HangupBy,
+    Outcome,
+    PromptRenderer,
+    iso,
+    parse_iso,
+    utcnow,
+)
+from voicebridge.reminders.limits import TokenBucket
+from voicebridge.store import calls as callstore
+from voicebridge.store import ledger
+from voicebridge.store.sqlite import Row, SqliteStore, Tx
+from voicebridge.store.tenants import get_tenant
+
+log = logging.getLogger(__name__)
+
+_EVENT_STATUS = {
+    EventKind.RINGING: CallStatus.RINGING,
+    EventKind.ANSWERED: CallStatus.ANSWERED,
+}
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    channels: int = 30
+    calls_per_second: float = 10.0
+    ring_timeout: float = 30.0
+    max_replays: int = 2
+    replay_wait: float = 4.0
+    max_duration: float = 600.0
+    poll_interval: float = 0.5
+
+
+class Dispatcher:
+    """Runs call jobs. ``start()`` recovers and begins; ``stop(drain)`` ends."""
+
+    def __init__(
+        self,
+        store: SqliteStore,
+        carrier: Carrier,
+        tts: PromptRenderer,
+        settings: DispatchSettings,
+        on_call_change: Callable[[Row], Any] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.carrier = carrier
+        self.tts = tts
+        self.settings = settings
+        self.on_call_change = on_call_change
+        self._clock = clock
+        self._bucket = TokenBucket(settings.calls_per_second, now=clock())
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._active: dict[str, asyncio.Task[None]] = {}
+        self._reserved: dict[str, int] = {}  # tenant → fen held for calls in flight
+        self._accepting = True
+        self.dialled = 0
+
+    # -- lifecycle ------------------------------------------------------------
+
+    @property
+    def active_calls(self) -> int:
+        return len(self._active)
+
+    async def start(self) -> None:
+        await self.recover()
+        self._task = asyncio.create_task(self._run(), name="dispatcher")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self, drain_seconds: float) -> dict[str, int]:
+        """Stop taking jobs; let calls in flight finish for up to ``drain_seconds``,
+        then hang up the rest; every CDR is written before this returns."""
+        self._accepting = False
+        self._wake.set()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        live = list(self._active.values())
+        finished = aborted = 0
+        if live:
+            log.info("draining %d calls for up to %.1f s", len(live), drain_seconds)
+            done, pending = await asyncio.wait(live, timeout=drain_seconds)
+            finished = len(done)
+            for call_id in list(self._active):
+                self.carrier.abort(call_id, Cause.SHUTDOWN)
+            aborted = len(pending)
+            if pending:
+                await asyncio.wait(pending, timeout=10.0)
+        log.info("dispatcher stopped: %d finished while draining, %d hung up", finished, aborted)
+        return {"finished": finished, "hung_up": aborted}
+
+    # -- recovery -----------------------------------------------------------
+
+    async def recover(self) -> int:
+        """Close the calls a previous process left in flight, each with its CDR."""
+        rows = await callstore.in_flight(self.store)
+        for row in rows:
+            now = utcnow()
+            started = parse_iso(row["started_at"]) or now
+            outcome = CallOutcome(
+                call_id=row["id"],
+                status=Outcome.FAILED,
+                cause=Cause.SERVICE_RESTART,
+                started_at=started,
+                ended_at=max(now, started),
+                alerting_at=parse_iso(row["alerting_at"]),
+                answered_at=None,  # how long it talked is unknown: billed as 0
+                hangup_by=HangupBy.NETWORK,
+                digits=row["digits"] or "",
+                replays=row["replays"] or 0,
+                session_id="",
+            )
+            await self._finish(row, outcome, retry_at=None)
+        if rows:
+            log.warning("recovered %d calls left in flight as failed/%s", len(rows), Cause.SERVICE_RESTART)
+        return len(rows)
+
+    # -- the loop -------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while self._accepting:
+            try:
+                free = self.settings.channels - len(self._active)
+                jobs = await callstore.due_calls(self.store, iso(utcnow()) or "", free) if free > 0 else []
+                for job in jobs:
+                    wait = self._bucket.take(self._clock())
+                    while wait > 0:
+                        await asyncio.sleep(wait)
+                        wait = self._bucket.take(self._clock())
+                    if not self._accepting:
+                        return
+                    await self._launch(job)
+                if jobs and len(jobs) == free:
+                    continue  # more may be due
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the loop must outlive one bad job
+                log.exception("dispatcher pass failed")
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.settings.poll_interval)
+            except asyncio.TimeoutError:
+                pass
+
+    async def _launch(self, job: Row) -> None:
+        tenant = await get_tenant(self.store, job["tenant_id"])
+        assert tenant is not None
+        rate = int(tenant["rate_fen_per_min"])
+        balance = await ledger.balance(self.store, job["tenant_id"])
+        others = self._reserved.get(job["tenant_id"], 0)
+        ceiling = int(self.settings.max_duration)
+        covered = max_call_seconds(balance - others, rate, cap_seconds=ceiling)
+        if covered <= 0:
+            async with self.store.transaction() as tx:
+                await callstore.set_status(
+                    tx, job["id"], CallStatus.BLOCKED, only_from=("queued", "deferred"), cause=Cause.BALANCE_EXHAUSTED
+                )
+                await callstore.complete_reminder_if_done(tx, job["reminder_id"])
+            await self._notify(job["id"])
+            return
+        started = utcnow()
+        async with self.store.transaction() as tx:
+            moved = await callstore.set_status(
+                tx,
+                job["id"],
+                CallStatus.CALLING,
+                only_from=("queued", "deferred"),
+                attempts=job["attempts"] + 1,
+                started_at=iso(started),
+                alerting_at=None,
+                answered_at=None,
+                ended_at=None,
+            )
+        if not moved:  # cancelled meanwhile
+            return
+        job = dict(job, attempts=job["attempts"] + 1, started_at=iso(started))
+        self._reserved[job["tenant_id"]] = others + rate
+        if covered < self.settings.max_duration:
+            # hang up a moment before the last paid minute ends, so timer lateness
+            # never tips the call into a minute the balance does not cover
+            max_duration, cause = max(1.0, covered - 1.0), Cause.BALANCE_EXHAUSTED
+        else:
+            max_duration, cause = self.settings.max_duration, Cause.MAX_DURATION
+        self.dialled += 1
+        task = asyncio.create_task(self._call(job, rate, max_duration, cause), name=f"call-{job['id']}")
+        self._active[job["id"]] = task
+        await self._notify(job["id"])
+
+    async def _call(self, job: Row, rate: int, max_duration: float, cause: str) -> None:
+        try:
+            try:
+                prompt = await self.tts.render(job["prompt_text"], job["language"])
+                request = CallRequest(
+                    call_id=job["id"],
+                    caller=job["caller"],
+                    callee=job["phone"],
+                    prompt=prompt.frames(),
+                    ring_timeout=self.settings.ring_timeout,
+                    max_duration=max_duration,
+                    max_replays=self.settings.max_replays,
+                    replay_wait=self.settings.replay_wait,
+                    max_duration_cause=cause,
+                )
+                outcome = await self.carrier.dial(request, lambda ev: self._on_event(job, ev))
+            except Exception as exc:  # noqa: BLE001 - every attempt gets a CDR
+                log.exception("call %s failed locally", job["id"])
+                now = utcnow()
+                outcome = CallOutcome(
+                    call_id=job["id"],
+                    status=Outcome.FAILED,
+                    cause=f"local_error:{type(exc).__name__}",
+                    started_at=parse_iso(job["started_at"]) or now,
+                    ended_at=now,
+                    hangup_by=HangupBy.CALLER,
+                )
+            await self._finish(job, outcome, retry_at=None)
+        finally:
+            self._active.pop(job["id"], None)
+            held = self._reserved.get(job["tenant_id"], 0) - rate
+            if held > 0:
+                self._reserved[job["tenant_id"]] = held
+            else:
+                self._reserved.pop(job["tenant_id"], None)
+            self._wake.set()
+
+    async def _on_event(self, job: Row, event: CallEvent) -> None:
+        status = _EVENT_STATUS.get(event.kind)
+        fields: dict[str, Any] = {}
+        if event.kind is EventKind.RINGING:
+            fields["alerting_at"] = iso(event.at)
+        elif event.kind is EventKind.ANSWERED:
+            fields["answered_at"] = iso(event.at)
+        elif event.kind is EventKind.DTMF:
+            current = await callstore.get_call(self.store, job["id"])
+            async with self.store.transaction() as tx:
+                await callstore.set_status(
+                    tx, job["id"], CallStatus(current["status"]) if current else CallStatus.ANSWERED,
+                    digits=((current or {}).get("digits") or "") + (event.digit or ""),
+                )
+            return
+        elif event.kind is EventKind.REPLAYED:
+            async with self.store.transaction() as tx:
+                await tx.execute("UPDATE calls SET replays = ? WHERE id = ?", (event.replays or 0, job["id"]))
+            return
+        if status is None:
+            return
+        async with self.store.transaction() as tx:
+            await callstore.set_status(tx, job["id"], status, only_from=callstore.LIVE_DIALLING, **fields)
+        await self._notify(job["id"])
+
+    async def _finish(self, job: Row, outcome: CallOutcome, retry_at: str | None) -> None:
+        """One transaction: the CDR, its charge, the call's terminal status."""
+        tenant = await get_tenant(self.store, job["tenant_id"])
+        assert tenant is not None
+        rate = int(tenant["rate_fen_per_min"])
+        charge = rate_call(outcome.billable_ms, rate) if outcome.status is Outcome.ANSWERED else rate_call(0, rate)
+        attempt = int(job["attempts"])
+        now = utcnow()
+        cdr = {
+            "call_id": job["id"],
+            "attempt": attempt,
+            "tenant_id": job["tenant_id"],
+            "reminder_id": job["reminder_id"],
+            "recipient_user_id": job["user_id"],
+            "app_name": "call_notify",
+            "session_id": outcome.session_id,
+            "caller": job["caller"],
+            "callee": job["phone"],
+            "start_at": iso(outcome.started_at),
+            "alerting_at": iso(outcome.alerting_at),
+            "answer_at": iso(outcome.answered_at),
+            "end_at": iso(outcome.ended_at),
+            "duration_ms": outcome.duration_ms,
+            "billable_ms": outcome.billable_ms,
+            "status": outcome.status.value,
+            "cause": outcome.cause,
+            "sip_code": outcome.sip_code,
+            "q850": outcome.q850,
+            "hangup_by": outcome.hangup_by.value,
+            "digits": outcome.digits,
+            "replays": outcome.replays,
+            "billable_minutes": charge.minutes,
+            "rate_fen_per_min": rate,
+            "charge_fen": charge.fen,
+            "created_at": iso(now),
+        }
+        status = outcome.status.call_status
+        async with self.store.transaction() as tx:
+            cdr_id = await callstore.insert_cdr(tx, cdr)
+            if cdr_id and charge.fen:
+                await ledger.add_entry(
+                    tx, job["tenant_id"], ledger.CALL_CHARGE, -charge.fen, f"cdr:{job['id']}:{attempt}",
+                    reason=f"{charge.minutes} min × {rate} fen",
+                )
+            await callstore.set_status(
+                tx,
+                job["id"],
+                status,
+                cause=outcome.cause,
+                sip_code=outcome.sip_code,
+                replays=outcome.replays,
+                digits=outcome.digits,
+                talk_ms=outcome.billable_ms,
+                charge_fen=(job.get("charge_fen") or 0) + (charge.fen if cdr_id else 0),
+                alerting_at=iso(outcome.alerting_at),
+                answered_at=iso(outcome.answered_at),
+                ended_at=iso(outcome.ended_at),
+            )
+            await callstore.complete_reminder_if_done(tx, job["reminder_id"])
+            await self._after_finish(tx, job, outcome, cdr)
+        log.info(
+            "call %s attempt %d: %s/%s sip=%s billable=%dms charge=%d fen",
+            job["id"], attempt, outcome.status.value, outcome.cause, outcome.sip_code, outcome.billable_ms, charge.fen,
+        )
+        await self._notify(job["id"])
+
+    async def _after_finish(self, tx: Tx, job: Row, outcome: CallOutcome, cdr: dict[str, Any]) -> None:
+        """Hook for what must commit with the CDR (webhook outbox, arrears)."""
+
+    async def _notify(self, call_id: str) -> None:
+        if self.on_call_change is None:
+            return
+        row = await callstore.get_call(self.store, call_id)
+        if row is not None:
+            try:
+                result = self.on_call_change(row)
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception:  # noqa: BLE001
+                log.exception("call change listener failed")

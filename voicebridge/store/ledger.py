@@ -1,0 +1,37 @@
+"""The prepaid ledger: append-only entries in integer fen; the balance is their sum."""
+
+from __future__ import annotations
+
+from voicebridge.domain import Fen, iso, utcnow
+from voicebridge.store.sqlite import Row, SqliteStore, Tx
+
+TOPUP = "topup"
+CALL_CHARGE = "call_charge"
+RENT = "rent"
+ADJUSTMENT = "adjustment"
+KINDS = (TOPUP, CALL_CHARGE, RENT, ADJUSTMENT)
+
+
+async def add_entry(
+    tx: Tx, tenant_id: str, kind: str, amount_fen: Fen, reference: str, reason: str = "", at: str | None = None
+) -> bool:
+    """Append one entry. Returns False (and adds nothing) if (kind, reference)
+    was already entered: that is what makes every charge happen exactly once."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown ledger kind {kind!r}")
+    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool):
+        raise TypeError("amount_fen must be an int (fen)")
+    changed = await tx.execute(
+        "INSERT OR IGNORE INTO ledger(tenant_id, kind, amount_fen, reference, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (tenant_id, kind, amount_fen, reference, reason, at or iso(utcnow())),
+    )
+    return changed == 1
+
+
+async def balance(store: SqliteStore | Tx, tenant_id: str) -> Fen:
+    row = await store.fetchone("SELECT COALESCE(SUM(amount_fen), 0) AS b FROM ledger WHERE tenant_id = ?", (tenant_id,))
+    return int(row["b"]) if row else 0
+
+
+async def entries(store: SqliteStore | Tx, tenant_id: str) -> list[Row]:
+    return await store.fetchall("SELECT * FROM ledger WHERE tenant_id = ? ORDER BY id", (tenant_id,))
