@@ -119,7 +119,7 @@ async def _run(data_dir: Path, quiet: bool, language: str) -> int:
                 "status": call["status"],
                 "cause": call["cause"],
                 "replays": call["replays"],
-                "billable_seconds": round(call["talk_ms"] / 1000, 3),
+                "billable_seconds": call["talk_seconds"],
                 "charge_fen": call["charge_fen"],
                 "heard": heard.get(call["phone"]),
                 "cdrs": cdr,
@@ -160,14 +160,14 @@ def _heard(simulator: Any, phones: list[str]) -> dict[str, Any]:
 
 def _print_report(doc: dict[str, Any]) -> None:
     print("\nCall detail records")
-    print(f"  {'callee':>15}  {'status':<10} {'cause':<16} {'sip':>3} {'ring→answer':>11} {'billable':>8} "
+    print(f"  {'callee':>15}  {'status':<10} {'cause':<16} {'sip':>3} {'answered':>8} {'billable':>8} "
           f"{'replays':>7} {'heard':>14} {'charge':>7}")
     for call in doc["calls"]:
         for cdr in call["cdrs"]:
             heard = call["heard"] or {}
             heard_txt = f"{heard.get('audio_seconds', 0):.1f}s ×{heard.get('complete_plays', 0)}" if heard else "-"
             print(f"  {cdr['callee']:>15}  {cdr['status']:<10} {cdr['cause']:<16} {cdr['sip_code'] or '-':>3} "
-                  f"{'yes' if cdr['answer_at'] else 'no':>11} {cdr['billable_ms'] / 1000:7.1f}s {cdr['replays']:>7} "
+                  f"{'yes' if cdr['answer_at'] else 'no':>8} {cdr['billable_ms'] / 1000:7.1f}s {cdr['replays']:>7} "
                   f"{heard_txt:>14} {cdr['charge_fen']:>4} fen")
     print(f"\nOpening balance {doc['opening_balance_fen']} fen, charged {doc['charged_fen']} fen "
           f"(18 fen per started minute), closing balance {doc['closing_balance_fen']} fen.")

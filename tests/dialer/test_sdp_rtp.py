@@ -82,10 +82,13 @@ def test_dtmf_receiver_reports_once_per_event() -> None:
     sender = RtpSender(0, ssrc=1, seq=0, timestamp=0)
     rx = DtmfReceiver()
     got: list[str] = []
-    for data in dtmf_packets(sender, "1") + dtmf_packets(sender, "#"):
+    first = dtmf_packets(sender, "1")
+    sender.advance(1600)  # the next event starts later
+    for data in first + dtmf_packets(sender, "#"):
         got += rx.feed(RtpPacket.parse(data))
     assert got == ["1", "#"]
     # three end packets only, replayed: still once
+    sender.advance(1600)
     assert [d for data in dtmf_packets(sender, "5")[-3:] * 2 for d in rx.feed(RtpPacket.parse(data))] == ["5"]
 
 

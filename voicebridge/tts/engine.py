@@ -27,6 +27,7 @@ import importlib.metadata
 import io
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -179,9 +180,8 @@ def engine_version(kind: str) -> str:
         return f"pyttsx3-{importlib.metadata.version('pyttsx3')}/espeak-ng-{espeak}"
     if kind == "espeak-ng":
         out = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True, check=False, timeout=10)
-        words = out.stdout.split()
-        version = words[words.index("1.51") if "1.51" in words else 3] if len(words) > 3 else "?"
-        return f"espeak-ng-cli-{version}"
+        match = re.search(r"text-to-speech:\s*(\S+)", out.stdout)
+        return f"espeak-ng-cli-{match.group(1) if match else '?'}"
     raise TtsUnavailable(f"unknown TTS engine {kind!r}")
 
 

@@ -48,6 +48,7 @@ class CallState(enum.Enum):
     CANCELLING = "cancelling"  # CANCEL sent (or waiting for a 1xx to send it)
     CONFIRMED = "confirmed"  # 2xx received and ACKed
     TERMINATING = "terminating"  # BYE sent
+    COMPLETED = "completed"  # non-2xx final ACKed; timer D absorbs retransmissions
     TERMINATED = "terminated"
 
 
@@ -242,7 +243,11 @@ class UacCall:
     def receive(self, msg: SipMessage, now: float) -> list[Action]:
         if self.state is CallState.TERMINATED:
             if isinstance(msg, SipRequest) and msg.method != "ACK":
-                return [Send(bytes(build_response(msg, 481)))]
+                try:
+                    cached = self._answered.get((msg.method, parse_cseq(msg.headers.get("CSeq", ""))[0]))
+                except ValueError:
+                    cached = None
+                return [Send(cached or bytes(build_response(msg, 481)))]
             return []
         if isinstance(msg, SipResponse):
             return self._on_response(msg, now)
@@ -307,7 +312,7 @@ class UacCall:
             out += self._finish(self._pending_cancel)
         else:
             out += self._finish(causes.map_final(code))
-        self._set_state(CallState.TERMINATED)
+        self._set_state(CallState.COMPLETED)
         out.append(SetTimer("D", now + min(32.0, 64 * self.cfg.t1)))
         return out
 
