@@ -556,7 +556,8 @@ class SipSimulator(asyncio.DatagramProtocol):
     """An embeddable SIP UAS on UDP.
 
     :param rules: ``Rule`` objects or dicts (see ``Rule``); the first match
-        wins; no match falls back to the magic numbers.
+        wins; no match falls back to the magic numbers. Dict rules take
+        ``ring_delay`` and ``silence_hangup`` from the simulator unless given.
     :param ring_delay: the magic numbers' ring time before answer/decline.
     :param silence_hangup: the magic numbers' quiet time before hanging up.
     """
@@ -567,7 +568,11 @@ class SipSimulator(asyncio.DatagramProtocol):
         self.host = host
         self._want_port = port
         self.port = 0
-        self.rules = [r if isinstance(r, Rule) else Rule.from_dict(r) for r in (rules or [])]
+        self.rules = [
+            r if isinstance(r, Rule)
+            else Rule.from_dict({"ring_delay": ring_delay, "silence_hangup": silence_hangup, **r})
+            for r in (rules or [])
+        ]
         self.ring_delay = ring_delay
         self.silence_hangup = silence_hangup
         self.calls: dict[str, SimCall] = {}

@@ -192,3 +192,16 @@ async def test_cli_say_writes_audible_wav(tmp_path: Path) -> None:
     pcm, rate = read_wav(out.read_bytes())
     assert rate == 8000 and pcm.size == len(prompt.pcmu)
     assert np.sqrt(np.mean(pcm.astype(np.float64) ** 2)) > 500
+
+
+async def test_pool_recovers_when_worker_dies_mid_render(tts: TtsService) -> None:
+    await tts.render("预热", "zh-CN")
+    (pid,) = await tts.pool.pids()
+    long_text = "这是一条很长的测试消息,用来确认渲染过程中进程被杀死以后可以恢复。" * 60
+    task = asyncio.create_task(tts.render(long_text, "zh-CN"))
+    await asyncio.sleep(0.15)
+    assert not task.done()
+    os.kill(pid, signal.SIGKILL)
+    prompt = await task
+    assert prompt.duration_s > 60
+    assert tts.pool.restarts == 1

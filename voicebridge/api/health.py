@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
+from voicebridge.api.openapi import BEARER, ID_PARAM, body, errors, ref
+
 from voicebridge.api.keys import SERVICES
-from voicebridge.api.openapi import document
+from voicebridge.api.openapi import document  # noqa: F401 - served below
 from voicebridge.api.problems import json_response
 
 routes = web.RouteTableDef()
@@ -31,3 +35,12 @@ async def readyz(request: web.Request) -> web.Response:
 @routes.get("/v1/openapi.json")
 async def openapi(request: web.Request) -> web.Response:
     return json_response(document())
+
+
+PATHS: dict[str, Any] = {
+    "/healthz": {"get": {"summary": "Liveness", "security": [], "responses": {"200": {"description": "alive"}}}},
+    "/readyz": {"get": {"summary": "Readiness: store writable, SIP transport bound", "security": [],
+                        "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},
+    "/v1/openapi.json": {"get": {"summary": "This document", "security": [],
+                                 "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+}

@@ -16,25 +16,28 @@ STATUSES = [
 ]  # fmt: skip
 
 
-def _ref(name: str) -> dict[str, str]:
+BEARER = [{"apiKey": []}]
+ID_PARAM = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+
+
+def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _json(schema: dict[str, Any]) -> dict[str, Any]:
+def body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"content": {"application/json": {"schema": schema}}}
 
 
-_PROBLEM = {"content": {"application/problem+json": {"schema": _ref("Problem")}}}
+PROBLEM = {"content": {"application/problem+json": {"schema": ref("Problem")}}}
 
 
-def _errors(*codes: int) -> dict[str, Any]:
+def errors(*codes: int) -> dict[str, Any]:
     text = {400: "Malformed request", 401: "Missing or unknown API key", 403: "The key lacks the scope",
             404: "Not found (or another tenant's)", 409: "Conflict", 413: "Body too large",
             415: "Not JSON", 422: "Invalid fields, listed in errors", 503: "Shutting down"}
-    return {str(c): {"description": text[c], **_PROBLEM} for c in codes}
+    return {str(c): {"description": text[c], **PROBLEM} for c in codes}
 
 
-_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
 
 SCHEMAS: dict[str, Any] = {
     "Problem": {
@@ -92,7 +95,7 @@ SCHEMAS: dict[str, Any] = {
             "status": {"type": "string", "enum": ["active", "completed", "cancelled"]},
             "caller": {"type": "string", "description": "the tenant number callees see"},
             "summary": {"type": "object", "additionalProperties": {"type": "integer"}},
-            "calls": {"type": "array", "items": _ref("Call")},
+            "calls": {"type": "array", "items": ref("Call")},
         },
     },
     "Accepted": {
@@ -111,7 +114,12 @@ SCHEMAS: dict[str, Any] = {
 
 
 def document() -> dict[str, Any]:
-    bearer = [{"apiKey": []}]
+    from voicebridge.api import API_MODULES
+
+    paths: dict[str, Any] = {}
+    for module in API_MODULES:
+        for path, ops in module.PATHS.items():
+            paths.setdefault(path, {}).update(ops)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -125,66 +133,5 @@ def document() -> dict[str, Any]:
             "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
             "schemas": SCHEMAS,
         },
-        "paths": {
-            "/healthz": {"get": {"summary": "Liveness", "security": [], "responses": {"200": {"description": "alive"}}}},
-            "/readyz": {"get": {"summary": "Readiness: store writable, SIP transport bound", "security": [],
-                                "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},
-            "/v1/openapi.json": {"get": {"summary": "This document", "security": [],
-                                         "responses": {"200": {"description": "OpenAPI 3.1"}}}},
-            "/v1/reminders": {"post": {
-                "summary": "Phone the unread members of a chat message",
-                "security": bearer,
-                "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
-                                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-                                "description": "same key and body: the first response again; other body: 409"}],
-                "requestBody": {"required": True, **_json(_ref("ReminderRequest"))},
-                "responses": {"202": {"description": "accepted: one call per recipient", **_json(_ref("Accepted"))},
-                              **_errors(400, 401, 403, 409, 413, 415, 422, 503)},
-            }},
-            "/v1/reminders/{id}": {"get": {
-                "summary": "A reminder and each recipient's call status", "security": bearer, "parameters": _ID,
-                "responses": {"200": {"description": "the reminder", **_json(_ref("Reminder"))}, **_errors(401, 403, 404)},
-            }},
-            "/v1/reminders/{id}/cancel": {"post": {
-                "summary": "Cancel the calls not yet dialled; calls in progress finish", "security": bearer,
-                "parameters": _ID,
-                "responses": {"200": {"description": "the reminder after cancelling", **_json(_ref("Reminder"))},
-                              **_errors(401, 403, 404)},
-            }},
-            "/v1/tenants": {"post": {
-                "summary": "Operator: create a tenant and its first API key (shown once)", "security": bearer,
-                "requestBody": {"required": True, **_json({"type": "object", "required": ["name"], "properties": {
-                    "name": {"type": "string"}, "sandbox": {"type": "boolean"},
-                    "level": {"type": "string", "enum": ["V0", "V1", "V2", "V3", "V4", "V5"]}}})},
-                "responses": {"201": {"description": "created", **_json(_ref("Tenant"))}, **_errors(400, 401, 403, 422)},
-            }},
-            "/v1/tenants/{id}": {"get": {
-                "summary": "Operator: one tenant with its balance", "security": bearer, "parameters": _ID,
-                "responses": {"200": {"description": "the tenant", **_json(_ref("Tenant"))}, **_errors(401, 403, 404)},
-            }},
-            "/v1/tenants/{id}/topups": {"post": {
-                "summary": "Operator: add prepaid balance (idempotent by reference)", "security": bearer,
-                "parameters": _ID,
-                "requestBody": {"required": True, **_json({"type": "object", "required": ["amount_fen", "reference"],
-                    "properties": {"amount_fen": {"type": "integer", "minimum": 1}, "reference": {"type": "string"},
-                                   "reason": {"type": "string"}}})},
-                "responses": {"201": {"description": "added"}, "200": {"description": "already added"},
-                              **_errors(400, 401, 403, 404, 422)},
-            }},
-            "/v1/pool/numbers": {"post": {
-                "summary": "Operator: load carrier numbers into the pool", "security": bearer,
-                "requestBody": {"required": True, **_json({"type": "object", "required": ["numbers"], "properties": {
-                    "numbers": {"type": "array", "items": {"type": "object", "required": ["number"], "properties": {
-                        "number": {"type": "string"}, "city": {"type": "string"}}}}}})},
-                "responses": {"201": {"description": "loaded"}, **_errors(400, 401, 403, 422)},
-            }},
-            "/v1/numbers": {"get": {
-                "summary": "Tenant admin: the tenant's numbers", "security": bearer,
-                "responses": {"200": {"description": "numbers"}, **_errors(401, 403)},
-            }},
-            "/v1/balance": {"get": {
-                "summary": "Finance: the prepaid balance in fen", "security": bearer,
-                "responses": {"200": {"description": "balance"}, **_errors(401, 403)},
-            }},
-        },
+        "paths": paths,
     }

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
+
+from voicebridge.api.openapi import BEARER, ID_PARAM, body, errors, ref
 
 from voicebridge.api.auth import principal
 from voicebridge.api.keys import SERVICES
@@ -138,3 +142,42 @@ async def balance(request: web.Request) -> web.Response:
     store = request.app[SERVICES].store
     return json_response({"tenant_id": who.tenant_id, "balance_fen": await ledger.balance(store, who.tenant_id),
                           "arrears_state": who.tenant["arrears_state"]})
+
+
+PATHS: dict[str, Any] = {
+    "/v1/tenants": {"post": {
+        "summary": "Operator: create a tenant and its first API key (shown once)", "security": BEARER,
+        "requestBody": {"required": True, **body({"type": "object", "required": ["name"], "properties": {
+            "name": {"type": "string"}, "sandbox": {"type": "boolean"},
+            "level": {"type": "string", "enum": ["V0", "V1", "V2", "V3", "V4", "V5"]}}})},
+        "responses": {"201": {"description": "created", **body(ref("Tenant"))}, **errors(400, 401, 403, 422)},
+    }},
+    "/v1/tenants/{id}": {"get": {
+        "summary": "Operator: one tenant with its balance", "security": BEARER, "parameters": ID_PARAM,
+        "responses": {"200": {"description": "the tenant", **body(ref("Tenant"))}, **errors(401, 403, 404)},
+    }},
+    "/v1/tenants/{id}/topups": {"post": {
+        "summary": "Operator: add prepaid balance (idempotent by reference)", "security": BEARER,
+        "parameters": ID_PARAM,
+        "requestBody": {"required": True, **body({"type": "object", "required": ["amount_fen", "reference"],
+            "properties": {"amount_fen": {"type": "integer", "minimum": 1}, "reference": {"type": "string"},
+                           "reason": {"type": "string"}}})},
+        "responses": {"201": {"description": "added"}, "200": {"description": "already added"},
+                      **errors(400, 401, 403, 404, 422)},
+    }},
+    "/v1/pool/numbers": {"post": {
+        "summary": "Operator: load carrier numbers into the pool", "security": BEARER,
+        "requestBody": {"required": True, **body({"type": "object", "required": ["numbers"], "properties": {
+            "numbers": {"type": "array", "items": {"type": "object", "required": ["number"], "properties": {
+                "number": {"type": "string"}, "city": {"type": "string"}}}}}})},
+        "responses": {"201": {"description": "loaded"}, **errors(400, 401, 403, 422)},
+    }},
+    "/v1/numbers": {"get": {
+        "summary": "Tenant admin: the tenant's numbers", "security": BEARER,
+        "responses": {"200": {"description": "numbers"}, **errors(401, 403)},
+    }},
+    "/v1/balance": {"get": {
+        "summary": "Finance: the prepaid balance in fen", "security": BEARER,
+        "responses": {"200": {"description": "balance"}, **errors(401, 403)},
+    }},
+}

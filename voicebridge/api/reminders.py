@@ -6,6 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
+from voicebridge.api.openapi import BEARER, ID_PARAM, body, errors, ref
+
 from voicebridge.api.auth import tenant_principal
 from voicebridge.api.keys import SERVICES
 from voicebridge.api.problems import json_response, not_found, read_json
@@ -109,3 +111,27 @@ async def cancel_reminder(request: web.Request) -> web.Response:
     reminder = await callstore.get_reminder(store, reminder["id"]) or reminder
     calls = await callstore.reminder_calls(store, reminder["id"])
     return json_response({"cancelled_calls": cancelled, **reminder_view(reminder, calls)})
+
+
+PATHS: dict[str, Any] = {
+    "/v1/reminders": {"post": {
+        "summary": "Phone the unread members of a chat message",
+        "security": BEARER,
+        "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                        "description": "same key and body: the first response again; other body: 409"}],
+        "requestBody": {"required": True, **body(ref("ReminderRequest"))},
+        "responses": {"202": {"description": "accepted: one call per recipient", **body(ref("Accepted"))},
+                      **errors(400, 401, 403, 409, 413, 415, 422, 503)},
+    }},
+    "/v1/reminders/{id}": {"get": {
+        "summary": "A reminder and each recipient's call status", "security": BEARER, "parameters": ID_PARAM,
+        "responses": {"200": {"description": "the reminder", **body(ref("Reminder"))}, **errors(401, 403, 404)},
+    }},
+    "/v1/reminders/{id}/cancel": {"post": {
+        "summary": "Cancel the calls not yet dialled; calls in progress finish", "security": BEARER,
+        "parameters": ID_PARAM,
+        "responses": {"200": {"description": "the reminder after cancelling", **body(ref("Reminder"))},
+                      **errors(401, 403, 404)},
+    }},
+}

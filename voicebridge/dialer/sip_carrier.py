@@ -382,9 +382,9 @@ class SipCarrier:
             self._transport.unregister(leg.sip_call_id)
             self._by_sip.pop(leg.sip_call_id, None)
 
-    def _on_socket_error(self, exc: Exception) -> None:
+    def _on_socket_error(self, exc: Exception, addr: tuple[str, int] | None) -> None:
         """ICMP unreachable from the trunk: calls that heard nothing yet fail."""
-        if not isinstance(exc, ConnectionRefusedError):
+        if not isinstance(exc, (ConnectionRefusedError, OSError)) or (addr is not None and addr != self._trunk):
             return
         for leg in list(self._legs.values()):
             if leg.uac is not None and leg.uac.state is CallState.CALLING and not leg.uac._provisional:

@@ -17,6 +17,11 @@ from voicebridge.dialer.sip.message import SipMessage, SipRequest, build_respons
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[SipMessage, tuple[str, int]], None]
+ErrorHandler = Callable[[Exception, "tuple[str, int] | None"], None]
+
+# Linux: report ICMP errors on an unconnected UDP socket (ip(7) IP_RECVERR).
+# The error queue must then be drained, or the socket stays readable forever.
+IP_RECVERR = getattr(socket, "IP_RECVERR", 11)
 
 
 class TransportState(enum.Enum):
@@ -26,7 +31,7 @@ class TransportState(enum.Enum):
 
 
 class SipTransport(asyncio.DatagramProtocol):
-    def __init__(self, *, on_error: Callable[[Exception], None] | None = None, buffer: int = 0) -> None:
+    def __init__(self, *, on_error: ErrorHandler | None = None, buffer: int = 0) -> None:
         self._handlers: dict[str, Handler] = {}
         self._transport: asyncio.DatagramTransport | None = None
         self._on_error = on_error
@@ -36,6 +41,9 @@ class SipTransport(asyncio.DatagramProtocol):
         self.received = 0
         self.sent = 0
         self.parse_errors = 0
+        self.icmp_errors = 0
+        self._sock: socket.socket | None = None
+        self._recverr = False
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         loop = asyncio.get_running_loop()
@@ -47,12 +55,19 @@ class SipTransport(asyncio.DatagramProtocol):
                         sock.setsockopt(socket.SOL_SOCKET, opt, self._buffer)
                     except OSError:
                         pass
+            if hasattr(socket, "MSG_ERRQUEUE"):
+                try:
+                    sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+                    self._recverr = True
+                except OSError:
+                    self._recverr = False
             sock.bind((host, port))
             sock.setblocking(False)
             await loop.create_datagram_endpoint(lambda: self, sock=sock)
         except BaseException:
             sock.close()
             raise
+        self._sock = sock
         self.local_address = sock.getsockname()[:2]
         self.state = TransportState.OPEN
         logger.info("SIP transport listening on %s:%d", *self.local_address)
@@ -116,5 +131,19 @@ class SipTransport(asyncio.DatagramProtocol):
 
     def error_received(self, exc: Exception) -> None:
         logger.debug("SIP socket error: %s", exc)
+        targets: list[tuple[str, int] | None] = []
+        if self._recverr and self._sock is not None:
+            for _ in range(256):  # drain the error queue: each entry names its destination
+                try:
+                    _, _, _, addr = self._sock.recvmsg(1, 512, socket.MSG_ERRQUEUE)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError:
+                    break
+                self.icmp_errors += 1
+                targets.append(tuple(addr[:2]) if addr else None)  # type: ignore[arg-type]
+        if not targets:
+            targets.append(None)
         if self._on_error is not None:
-            self._on_error(exc)
+            for addr in dict.fromkeys(targets):
+                self._on_error(exc, addr)

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Protocol, Sequence
 
 from voicebridge.billing.rating import max_call_seconds, rate_call
 from voicebridge.domain import (
@@ -49,6 +49,17 @@ _EVENT_STATUS = {
 }
 
 
+class CallHook(Protocol):
+    """Work that must commit in the same transaction as a call's change
+    (webhook outbox rows, arrears checks). Hooks must not do I/O besides ``tx``."""
+
+    async def status_changed(self, tx: Tx, job: Row, status: CallStatus, event: CallEvent) -> None: ...
+
+    async def attempt_finished(
+        self, tx: Tx, job: Row, outcome: CallOutcome, cdr: dict[str, Any], status: CallStatus
+    ) -> None: ...
+
+
 @dataclass(frozen=True)
 class DispatchSettings:
     channels: int = 30
@@ -71,6 +82,7 @@ class Dispatcher:
         settings: DispatchSettings,
         on_call_change: Callable[[Row], Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        hooks: Sequence[CallHook] = (),
     ) -> None:
         self.store = store
         self.carrier = carrier
@@ -78,6 +90,7 @@ class Dispatcher:
         self.settings = settings
         self.on_call_change = on_call_change
         self._clock = clock
+        self.hooks = list(hooks)
         self._bucket = TokenBucket(settings.calls_per_second, now=clock())
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -280,7 +293,9 @@ class Dispatcher:
         if status is None:
             return
         async with self.store.transaction() as tx:
-            await callstore.set_status(tx, job["id"], status, only_from=callstore.LIVE_DIALLING, **fields)
+            if await callstore.set_status(tx, job["id"], status, only_from=callstore.LIVE_DIALLING, **fields):
+                for hook in self.hooks:
+                    await hook.status_changed(tx, job, status, event)
         await self._notify(job["id"])
 
     async def _finish(self, job: Row, outcome: CallOutcome, retry_at: str | None) -> None:
@@ -342,15 +357,14 @@ class Dispatcher:
                 ended_at=iso(outcome.ended_at),
             )
             await callstore.complete_reminder_if_done(tx, job["reminder_id"])
-            await self._after_finish(tx, job, outcome, cdr)
+            if cdr_id:
+                for hook in self.hooks:
+                    await hook.attempt_finished(tx, job, outcome, cdr, status)
         log.info(
             "call %s attempt %d: %s/%s sip=%s billable=%dms charge=%d fen",
             job["id"], attempt, outcome.status.value, outcome.cause, outcome.sip_code, outcome.billable_ms, charge.fen,
         )
         await self._notify(job["id"])
-
-    async def _after_finish(self, tx: Tx, job: Row, outcome: CallOutcome, cdr: dict[str, Any]) -> None:
-        """Hook for what must commit with the CDR (webhook outbox, arrears)."""
 
     async def _notify(self, call_id: str) -> None:
         if self.on_call_change is None:
