@@ -29,6 +29,8 @@ def fast_settings(data_dir: Path, **sections: dict[str, Any]):  # noqa: ANN201
         "server": {"data_dir": str(data_dir), "port": 0, "drain_seconds": 3.0},
         "dialer": {"ring_timeout": 3.0, "replay_wait": 0.5, "max_replays": 2, "calls_per_second": 50.0,
                    "poll_interval": 0.05, "channels": 30},
+        # no retries and no quiet hours unless a test asks: results must not depend on the time of day
+        "policy": {"retries": 0, "quiet_start": "00:00", "quiet_end": "00:00"},
     }
     for name, values in sections.items():
         raw.setdefault(name, {}).update(values)

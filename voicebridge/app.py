@@ -131,7 +131,9 @@ async def _carrier_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
-    dispatcher = Dispatcher(services.store, services.carrier, services.tts, services.settings.dialer)
+    dispatcher = Dispatcher(
+        services.store, services.carrier, services.tts, services.settings.dialer, policy=services.settings.policy
+    )
     services.dispatcher = dispatcher
     await dispatcher.start()
     services.accepting = True

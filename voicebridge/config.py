@@ -31,6 +31,7 @@ from typing import Any, Mapping
 
 from voicebridge.dialer.settings import SipSettings
 from voicebridge.reminders.dispatcher import DispatchSettings
+from voicebridge.reminders.policy import PolicySettings
 from voicebridge.tts.service import TtsSettings
 
 ENV_PREFIX = "VOICEBRIDGE_"
@@ -80,6 +81,7 @@ class Settings:
     simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
     tts: TtsSettings = field(default_factory=TtsSettings)
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
+    policy: PolicySettings = field(default_factory=PolicySettings)
 
     @property
     def data_dir(self) -> Path:

@@ -43,6 +43,8 @@ def demo_settings(data_dir: Path) -> Settings:
         "server": {"data_dir": str(data_dir), "port": 0, "drain_seconds": 5.0},
         "dialer": {"ring_timeout": 6.0, "replay_wait": 1.0, "max_replays": 2, "calls_per_second": 20.0,
                    "poll_interval": 0.1},
+        # the demo shows one attempt per member, at any hour: no retries, no quiet hours
+        "policy": {"retries": 0, "quiet_start": "00:00", "quiet_end": "00:00"},
     })
 
 

@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 
 
+POLICY = '[policy]\nretries = 0\nquiet_start = "00:00"\nquiet_end = "00:00"\n'
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -66,7 +69,7 @@ def test_kill_and_restart(tmp_path: Path) -> None:
     config = tmp_path / "vb.toml"
     # two channels and long rings: two calls in flight, the rest queued, when we kill
     config.write_text("[dialer]\nchannels = 2\nring_timeout = 20.0\npoll_interval = 0.05\n"
-                      "[server]\ndrain_seconds = 2.0\n")
+                      "[server]\ndrain_seconds = 2.0\n" + POLICY)
     out = subprocess.run([sys.executable, "-m", "voicebridge", "tenant", "create", "Crash Co", "--sandbox", "--json",
                           "--data-dir", str(data_dir)], check=True, capture_output=True, text=True)
     tenant = json.loads(out.stdout)
@@ -92,7 +95,7 @@ def test_kill_and_restart(tmp_path: Path) -> None:
         proc.wait()
 
     # restart with short rings so the queued ones finish quickly
-    config.write_text("[dialer]\nchannels = 4\nring_timeout = 1.0\npoll_interval = 0.05\n")
+    config.write_text("[dialer]\nchannels = 4\nring_timeout = 1.0\npoll_interval = 0.05\n" + POLICY)
     port = free_port()
     proc = start(data_dir, port, config)
     try:

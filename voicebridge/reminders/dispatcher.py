@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any, Callable, Protocol, Sequence
 
 from voicebridge.billing.rating import max_call_seconds, rate_call
@@ -36,6 +38,7 @@ from voicebridge.domain import (
     utcnow,
 )
 from voicebridge.reminders.limits import TokenBucket
+from voicebridge.reminders.policy import PolicySettings, quiet_until, retry_delay
 from voicebridge.store import calls as callstore
 from voicebridge.store import ledger
 from voicebridge.store.sqlite import Row, SqliteStore, Tx
@@ -83,6 +86,8 @@ class Dispatcher:
         on_call_change: Callable[[Row], Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
         hooks: Sequence[CallHook] = (),
+        policy: PolicySettings | None = None,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
         self.carrier = carrier
@@ -91,6 +96,8 @@ class Dispatcher:
         self.on_call_change = on_call_change
         self._clock = clock
         self.hooks = list(hooks)
+        self.policy = policy or PolicySettings()
+        self.now = now
         self._bucket = TokenBucket(settings.calls_per_second, now=clock())
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -143,7 +150,7 @@ class Dispatcher:
         """Close the calls a previous process left in flight, each with its CDR."""
         rows = await callstore.in_flight(self.store)
         for row in rows:
-            now = utcnow()
+            now = self.now()
             started = parse_iso(row["started_at"]) or now
             outcome = CallOutcome(
                 call_id=row["id"],
@@ -158,7 +165,7 @@ class Dispatcher:
                 replays=row["replays"] or 0,
                 session_id="",
             )
-            await self._finish(row, outcome, retry_at=None)
+            await self._finish(row, outcome)
         if rows:
             log.warning("recovered %d calls left in flight as failed/%s", len(rows), Cause.SERVICE_RESTART)
         return len(rows)
@@ -169,7 +176,7 @@ class Dispatcher:
         while self._accepting:
             try:
                 free = self.settings.channels - len(self._active)
-                jobs = await callstore.due_calls(self.store, iso(utcnow()) or "", free) if free > 0 else []
+                jobs = await callstore.due_calls(self.store, iso(self.now()) or "", free) if free > 0 else []
                 for job in jobs:
                     wait = self._bucket.take(self._clock())
                     while wait > 0:
@@ -190,23 +197,50 @@ class Dispatcher:
             except asyncio.TimeoutError:
                 pass
 
+    def tenant_policy(self, tenant: Row) -> PolicySettings:
+        """The service's policy with the tenant's own overrides."""
+        if not tenant.get("policy"):
+            return self.policy
+        overrides = json.loads(tenant["policy"])
+        if "retry_delays" in overrides:
+            overrides["retry_delays"] = tuple(overrides["retry_delays"])
+        return replace(self.policy, **overrides)
+
+    async def _hold(self, job: Row, status: CallStatus, cause: str, until: datetime | None = None) -> None:
+        """End (blocked) or postpone (deferred) a job without dialling it: no CDR, no cost."""
+        async with self.store.transaction() as tx:
+            await callstore.set_status(
+                tx, job["id"], status, only_from=("queued", "deferred"), cause=cause,
+                next_attempt_at=iso(until) if until else job["next_attempt_at"],
+            )
+            if status.terminal:
+                await callstore.complete_reminder_if_done(tx, job["reminder_id"])
+        await self._notify(job["id"])
+
     async def _launch(self, job: Row) -> None:
         tenant = await get_tenant(self.store, job["tenant_id"])
         assert tenant is not None
+        policy = self.tenant_policy(tenant)
+        now = self.now()
+        if not job.get("urgent"):
+            until = quiet_until(now, tenant["timezone"], policy.quiet_start, policy.quiet_end)
+            if until is not None:
+                await self._hold(job, CallStatus.DEFERRED, "quiet_hours", until)
+                return
+        for limit, window, rule in ((policy.max_calls_24h, timedelta(hours=24), "callee_limit_24h"),
+                                    (policy.max_calls_30d, timedelta(days=30), "callee_limit_30d")):
+            if await callstore.recent_attempts(self.store, job["tenant_id"], job["phone"], iso(now - window) or "") >= limit:
+                await self._hold(job, CallStatus.BLOCKED, rule)
+                return
         rate = int(tenant["rate_fen_per_min"])
         balance = await ledger.balance(self.store, job["tenant_id"])
         others = self._reserved.get(job["tenant_id"], 0)
         ceiling = int(self.settings.max_duration)
         covered = max_call_seconds(balance - others, rate, cap_seconds=ceiling)
         if covered <= 0:
-            async with self.store.transaction() as tx:
-                await callstore.set_status(
-                    tx, job["id"], CallStatus.BLOCKED, only_from=("queued", "deferred"), cause=Cause.BALANCE_EXHAUSTED
-                )
-                await callstore.complete_reminder_if_done(tx, job["reminder_id"])
-            await self._notify(job["id"])
+            await self._hold(job, CallStatus.BLOCKED, Cause.BALANCE_EXHAUSTED)
             return
-        started = utcnow()
+        started = self.now()
         async with self.store.transaction() as tx:
             moved = await callstore.set_status(
                 tx,
@@ -252,7 +286,7 @@ class Dispatcher:
                 outcome = await self.carrier.dial(request, lambda ev: self._on_event(job, ev))
             except Exception as exc:  # noqa: BLE001 - every attempt gets a CDR
                 log.exception("call %s failed locally", job["id"])
-                now = utcnow()
+                now = self.now()
                 outcome = CallOutcome(
                     call_id=job["id"],
                     status=Outcome.FAILED,
@@ -261,7 +295,7 @@ class Dispatcher:
                     ended_at=now,
                     hangup_by=HangupBy.CALLER,
                 )
-            await self._finish(job, outcome, retry_at=None)
+            await self._finish(job, outcome)
         finally:
             self._active.pop(job["id"], None)
             held = self._reserved.get(job["tenant_id"], 0) - rate
@@ -298,14 +332,15 @@ class Dispatcher:
                     await hook.status_changed(tx, job, status, event)
         await self._notify(job["id"])
 
-    async def _finish(self, job: Row, outcome: CallOutcome, retry_at: str | None) -> None:
-        """One transaction: the CDR, its charge, the call's terminal status."""
+    async def _finish(self, job: Row, outcome: CallOutcome) -> None:
+        """One transaction: the CDR, its charge, the call's next status (terminal,
+        or queued again for a retry)."""
         tenant = await get_tenant(self.store, job["tenant_id"])
         assert tenant is not None
         rate = int(tenant["rate_fen_per_min"])
         charge = rate_call(outcome.billable_ms, rate) if outcome.status is Outcome.ANSWERED else rate_call(0, rate)
         attempt = int(job["attempts"])
-        now = utcnow()
+        now = self.now()
         cdr = {
             "call_id": job["id"],
             "attempt": attempt,
@@ -335,6 +370,8 @@ class Dispatcher:
             "created_at": iso(now),
         }
         status = outcome.status.call_status
+        delay = retry_delay(outcome.status, outcome.cause, attempt, self.tenant_policy(tenant))
+        retry_at = iso(now + timedelta(seconds=delay)) if delay is not None else None
         async with self.store.transaction() as tx:
             cdr_id = await callstore.insert_cdr(tx, cdr)
             if cdr_id and charge.fen:
@@ -345,7 +382,8 @@ class Dispatcher:
             await callstore.set_status(
                 tx,
                 job["id"],
-                status,
+                CallStatus.QUEUED if retry_at else status,
+                next_attempt_at=retry_at,
                 cause=outcome.cause,
                 sip_code=outcome.sip_code,
                 replays=outcome.replays,

@@ -48,6 +48,7 @@ class ReminderRequest:
     language: str
     recipients: tuple[Recipient, ...]
     callback_url: str | None
+    urgent: bool = False
 
 
 def body_hash(body: Any) -> str:
@@ -80,7 +81,7 @@ def parse_request(body: Any, limits: IntakeLimits, region: str = "CN") -> Remind
     if not isinstance(body, dict):
         raise invalid([FieldError("", "the body must be a JSON object", "type")])
     errors: list[FieldError] = []
-    known = {"group_id", "message_id", "sender", "text", "recipients", "language", "callback_url"}
+    known = {"group_id", "message_id", "sender", "text", "recipients", "language", "callback_url", "urgent"}
     for key in body:
         if key not in known:
             errors.append(FieldError(key, "is not a known field", "unknown"))
@@ -97,6 +98,9 @@ def parse_request(body: Any, limits: IntakeLimits, region: str = "CN") -> Remind
     else:
         sender_id = _text(sender, "user_id", errors, path="sender/")
         sender_name = _text(sender, "name", errors, path="sender/", max_chars=MAX_NAME_CHARS)
+    urgent = body.get("urgent", False)
+    if not isinstance(urgent, bool):
+        errors.append(FieldError("urgent", "must be true or false", "type"))
     callback_url = body.get("callback_url")
     if callback_url is not None:
         if not isinstance(callback_url, str) or not callback_url.startswith(("http://", "https://")) or len(callback_url) > 2048:
@@ -135,7 +139,9 @@ def parse_request(body: Any, limits: IntakeLimits, region: str = "CN") -> Remind
     if errors:
         raise invalid(errors)
     assert group_id and message_id and text and sender_id and sender_name
-    return ReminderRequest(group_id, message_id, sender_id, sender_name, text, language, tuple(recipients), callback_url)
+    return ReminderRequest(
+        group_id, message_id, sender_id, sender_name, text, language, tuple(recipients), callback_url, urgent is True
+    )
 
 
 async def ready_to_call(store: SqliteStore, tenant: Row) -> list[Row]:
@@ -190,6 +196,7 @@ async def accept(
         "caller": caller,
         "prompt_text": prompt_text(request.sender_name, request.text, request.language, limits.app_name),
         "status": "active",
+        "urgent": int(request.urgent),
         "created_at": now,
         "completed_at": None,
     }
@@ -205,17 +212,11 @@ async def accept(
             "status": CallStatus.QUEUED.value,
             "attempts": 0,
             "next_attempt_at": now,
+            "cause": None,
             "updated_at": now,
         }
         for i, r in enumerate(request.recipients)
     ]
-    response = {
-        "id": reminder_id,
-        "status": "active",
-        "created_at": now,
-        "caller": caller,
-        "calls": [{"id": c["id"], "user_id": c["user_id"], "phone": c["phone"], "status": c["status"]} for c in calls],
-    }
     async with store.transaction() as tx:
         if idempotency_key is not None:
             # another request with the same key may have won the race meanwhile
@@ -225,6 +226,24 @@ async def accept(
                     raise Problem(409, "Idempotency key reused", "this Idempotency-Key was used with another body",
                                   type="https://voicebridge.dev/problems/idempotency")
                 return int(earlier["status"]), json.loads(earlier["response"]), None
+        # the same member is called at most once per message: later requests say duplicate
+        called = await callstore.already_called(
+            tx, tenant["id"], request.group_id, request.message_id, [c["user_id"] for c in calls])
+        for call in calls:
+            if call["user_id"] in called:
+                call.update(status=CallStatus.DUPLICATE.value, next_attempt_at=None, cause="already_called")
+        if all(c["status"] == CallStatus.DUPLICATE.value for c in calls):
+            reminder.update(status="completed", completed_at=now)
+        response = {
+            "id": reminder_id,
+            "status": reminder["status"],
+            "created_at": now,
+            "caller": caller,
+            "urgent": request.urgent,
+            "calls": [{"id": c["id"], "user_id": c["user_id"], "phone": c["phone"], "status": c["status"]}
+                      for c in calls],
+        }
+        if idempotency_key is not None:
             await callstore.put_idempotent(tx, tenant["id"], idempotency_key, key_hash, 202, response)
         await callstore.insert_reminder(tx, reminder, calls)
     return 202, response, reminder

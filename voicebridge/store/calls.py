@@ -49,7 +49,7 @@ async def get_call(store: SqliteStore | Tx, call_id: str) -> Row | None:
 async def due_calls(store: SqliteStore, now: str, limit: int) -> list[Row]:
     """Queued or deferred jobs whose time has come, oldest first."""
     return await store.fetchall(
-        "SELECT c.*, r.caller AS caller, r.prompt_text AS prompt_text, r.language AS language "
+        "SELECT c.*, r.caller AS caller, r.prompt_text AS prompt_text, r.language AS language, r.urgent AS urgent "
         "FROM calls c JOIN reminders r ON r.id = c.reminder_id "
         "WHERE c.status IN ('queued', 'deferred') AND c.next_attempt_at <= ? "
         "ORDER BY c.next_attempt_at, c.reminder_id, c.seq LIMIT ?",
@@ -125,3 +125,29 @@ async def put_idempotent(tx: Tx, tenant_id: str, key: str, body_hash: str, statu
         "INSERT INTO idempotency(tenant_id, key, body_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
         (tenant_id, key, body_hash, status, json.dumps(response, ensure_ascii=False), iso(utcnow())),
     )
+
+
+async def already_called(tx: Tx, tenant_id: str, group_id: str, message_id: str, user_ids: Sequence[str]) -> set[str]:
+    """Members of an earlier reminder for the same message (not cancelled before dialling)."""
+    if not user_ids:
+        return set()
+    rows = await tx.fetchall(
+        "SELECT DISTINCT c.user_id FROM calls c JOIN reminders r ON r.id = c.reminder_id "
+        "WHERE r.tenant_id = ? AND r.group_id = ? AND r.message_id = ? AND c.status NOT IN ('cancelled', 'duplicate') "
+        f"AND c.user_id IN ({', '.join('?' for _ in user_ids)})",
+        (tenant_id, group_id, message_id, *user_ids),
+    )
+    return {r["user_id"] for r in rows}
+
+
+async def recent_attempts(store: SqliteStore | Tx, tenant_id: str, callee: str, since: str) -> int:
+    """Attempts dialled to ``callee`` since ``since``: finished (CDRs) and in flight."""
+    done = await store.fetchone(
+        "SELECT COUNT(*) AS n FROM cdrs WHERE tenant_id = ? AND callee = ? AND start_at >= ?",
+        (tenant_id, callee, since),
+    )
+    live = await store.fetchone(
+        "SELECT COUNT(*) AS n FROM calls WHERE tenant_id = ? AND phone = ? AND status IN ('calling', 'ringing', 'answered')",
+        (tenant_id, callee),
+    )
+    return int(done["n"] if done else 0) + int(live["n"] if live else 0)
