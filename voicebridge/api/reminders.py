@@ -16,6 +16,7 @@ from voicebridge.errors import FieldError, Problem
 from voicebridge.reminders.intake import accept
 from voicebridge.store import calls as callstore
 from voicebridge.store.sqlite import Row
+from voicebridge.webhooks.outbox import enqueue
 
 routes = web.RouteTableDef()
 MAX_KEY_CHARS = 255
@@ -107,7 +108,12 @@ async def cancel_reminder(request: web.Request) -> web.Response:
         )
         if reminder["status"] == "active":
             await tx.execute("UPDATE reminders SET status = 'cancelled' WHERE id = ?", (reminder["id"],))
-        await callstore.complete_reminder_if_done(tx, reminder["id"])
+        if await callstore.complete_reminder_if_done(tx, reminder["id"]):
+            counts = await tx.fetchall(
+                "SELECT status, COUNT(*) AS n FROM calls WHERE reminder_id = ? GROUP BY status", (reminder["id"],))
+            await enqueue(tx, reminder["tenant_id"], "reminder.completed",
+                          {"reminder_id": reminder["id"], "summary": {r["status"]: r["n"] for r in counts}},
+                          callback_url=reminder["callback_url"])
     reminder = await callstore.get_reminder(store, reminder["id"]) or reminder
     calls = await callstore.reminder_calls(store, reminder["id"])
     return json_response({"cancelled_calls": cancelled, **reminder_view(reminder, calls)})

@@ -46,21 +46,17 @@ from voicebridge.store.tenants import get_tenant
 
 log = logging.getLogger(__name__)
 
-_EVENT_STATUS = {
-    EventKind.RINGING: CallStatus.RINGING,
-    EventKind.ANSWERED: CallStatus.ANSWERED,
-}
-
 
 class CallHook(Protocol):
-    """Work that must commit in the same transaction as a call's change
-    (webhook outbox rows, arrears checks). Hooks must not do I/O besides ``tx``."""
+    """Work that must commit in the same transaction as a call's change: the
+    webhook outbox, arrears checks. Hooks do no I/O besides ``tx``.
 
-    async def status_changed(self, tx: Tx, job: Row, status: CallStatus, event: CallEvent) -> None: ...
+    ``event`` is one of ``call.calling``, ``call.ringing``, ``call.answered``,
+    ``call.dtmf``, ``call.completed`` (an attempt ended; ``data`` holds its CDR),
+    ``call.blocked``, ``call.deferred`` and ``reminder.completed``.
+    """
 
-    async def attempt_finished(
-        self, tx: Tx, job: Row, outcome: CallOutcome, cdr: dict[str, Any], status: CallStatus
-    ) -> None: ...
+    async def call_event(self, tx: Tx, job: Row, event: str, data: dict[str, Any]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -209,12 +205,14 @@ class Dispatcher:
     async def _hold(self, job: Row, status: CallStatus, cause: str, until: datetime | None = None) -> None:
         """End (blocked) or postpone (deferred) a job without dialling it: no CDR, no cost."""
         async with self.store.transaction() as tx:
-            await callstore.set_status(
+            moved = await callstore.set_status(
                 tx, job["id"], status, only_from=("queued", "deferred"), cause=cause,
                 next_attempt_at=iso(until) if until else job["next_attempt_at"],
             )
-            if status.terminal:
-                await callstore.complete_reminder_if_done(tx, job["reminder_id"])
+            if moved:
+                await self._emit(tx, job, f"call.{status.value}", {"cause": cause, "until": iso(until)})
+            if status.terminal and await callstore.complete_reminder_if_done(tx, job["reminder_id"]):
+                await self._emit(tx, job, "reminder.completed", {})
         await self._notify(job["id"])
 
     async def _launch(self, job: Row) -> None:
@@ -253,6 +251,8 @@ class Dispatcher:
                 answered_at=None,
                 ended_at=None,
             )
+            if moved:
+                await self._emit(tx, job, "call.calling", {"attempt": job["attempts"] + 1, "at": iso(started)})
         if not moved:  # cancelled meanwhile
             return
         job = dict(job, attempts=job["attempts"] + 1, started_at=iso(started))
@@ -305,31 +305,29 @@ class Dispatcher:
                 self._reserved.pop(job["tenant_id"], None)
             self._wake.set()
 
+    async def _emit(self, tx: Tx, job: Row, event: str, data: dict[str, Any]) -> None:
+        for hook in self.hooks:
+            await hook.call_event(tx, job, event, data)
+
     async def _on_event(self, job: Row, event: CallEvent) -> None:
-        status = _EVENT_STATUS.get(event.kind)
-        fields: dict[str, Any] = {}
-        if event.kind is EventKind.RINGING:
-            fields["alerting_at"] = iso(event.at)
-        elif event.kind is EventKind.ANSWERED:
-            fields["answered_at"] = iso(event.at)
-        elif event.kind is EventKind.DTMF:
-            current = await callstore.get_call(self.store, job["id"])
-            async with self.store.transaction() as tx:
-                await callstore.set_status(
-                    tx, job["id"], CallStatus(current["status"]) if current else CallStatus.ANSWERED,
-                    digits=((current or {}).get("digits") or "") + (event.digit or ""),
-                )
-            return
-        elif event.kind is EventKind.REPLAYED:
-            async with self.store.transaction() as tx:
-                await tx.execute("UPDATE calls SET replays = ? WHERE id = ?", (event.replays or 0, job["id"]))
-            return
-        if status is None:
-            return
+        """A carrier event: the call's row and its webhook events, in one transaction."""
+        at = iso(event.at)
         async with self.store.transaction() as tx:
-            if await callstore.set_status(tx, job["id"], status, only_from=callstore.LIVE_DIALLING, **fields):
-                for hook in self.hooks:
-                    await hook.status_changed(tx, job, status, event)
+            if event.kind is EventKind.RINGING:
+                if await callstore.set_status(tx, job["id"], CallStatus.RINGING, only_from=callstore.LIVE_DIALLING,
+                                              alerting_at=at):
+                    await self._emit(tx, job, "call.ringing", {"at": at})
+            elif event.kind is EventKind.ANSWERED:
+                if await callstore.set_status(tx, job["id"], CallStatus.ANSWERED, only_from=callstore.LIVE_DIALLING,
+                                              answered_at=at):
+                    await self._emit(tx, job, "call.answered", {"at": at})
+            elif event.kind is EventKind.DTMF:
+                await tx.execute("UPDATE calls SET digits = digits || ? WHERE id = ?", (event.digit or "", job["id"]))
+                await self._emit(tx, job, "call.dtmf", {"at": at, "digit": event.digit})
+            elif event.kind is EventKind.REPLAYED:
+                await tx.execute("UPDATE calls SET replays = ? WHERE id = ?", (event.replays or 0, job["id"]))
+            else:
+                return
         await self._notify(job["id"])
 
     async def _finish(self, job: Row, outcome: CallOutcome) -> None:
@@ -394,10 +392,11 @@ class Dispatcher:
                 answered_at=iso(outcome.answered_at),
                 ended_at=iso(outcome.ended_at),
             )
-            await callstore.complete_reminder_if_done(tx, job["reminder_id"])
             if cdr_id:
-                for hook in self.hooks:
-                    await hook.attempt_finished(tx, job, outcome, cdr, status)
+                await self._emit(tx, job, "call.completed", {
+                    "status": status.value, "retry_at": retry_at, "cdr": cdr})
+            if await callstore.complete_reminder_if_done(tx, job["reminder_id"]):
+                await self._emit(tx, job, "reminder.completed", {})
         log.info(
             "call %s attempt %d: %s/%s sip=%s billable=%dms charge=%d fen",
             job["id"], attempt, outcome.status.value, outcome.cause, outcome.sip_code, outcome.billable_ms, charge.fen,

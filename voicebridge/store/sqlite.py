@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import warnings
 from importlib import resources
 from pathlib import Path
@@ -201,6 +202,15 @@ def _migrations() -> list[tuple[int, str, str]]:
 
 
 def _split_sql(sql: str) -> list[str]:
-    """Split a migration file into statements (no triggers with inner ';' here)."""
-    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    """Split a migration file into statements, the way the sqlite3 shell does
+    (``complete_statement`` knows about strings, comments and triggers)."""
+    statements, buf = [], ""
+    for line in sql.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                statements.append(buf.strip())
+            buf = ""
+    if buf.strip() and not all(l.strip().startswith("--") or not l.strip() for l in buf.splitlines()):
+        raise ValueError(f"incomplete SQL statement at the end of a migration: {buf.strip()[:80]!r}")
+    return statements

@@ -1,0 +1,1 @@
+"""Signed status webhooks through a transactional outbox."""
