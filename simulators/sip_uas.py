@@ -450,6 +450,9 @@ class _UasCall(asyncio.DatagramProtocol):
         for handle in self.handles:
             handle.cancel()
         rec.ended.set()
+        logger.info("call %s to %s: %s %s by %s, %d packets, %.2f s audio, plays %d/%d, digits %r",
+                    rec.call_id, rec.callee, rec.result, rec.final_code, by, rec.rtp_packets, rec.audio_seconds,
+                    rec.plays, rec.starts, rec.digits_sent)
         # keep the RTP socket a moment for stray packets; close later
         self.loop.call_later(0.5, self.close_rtp)
 
@@ -564,7 +567,8 @@ class SipSimulator(asyncio.DatagramProtocol):
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
                  rules: Iterable[Rule | Mapping[str, Any]] | None = None, *,
-                 ring_delay: float = 0.5, silence_hangup: float = 1.0, seed: int | None = None) -> None:
+                 ring_delay: float = 0.5, silence_hangup: float = 1.0, seed: int | None = None,
+                 max_records: int = 10_000) -> None:
         self.host = host
         self._want_port = port
         self.port = 0
@@ -581,6 +585,7 @@ class SipSimulator(asyncio.DatagramProtocol):
         self._random = random.Random(seed)
         self.closing = False
         self.dropped = 0
+        self.max_records = max_records
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -623,6 +628,19 @@ class SipSimulator(asyncio.DatagramProtocol):
         rec = self.calls[call_id]
         await asyncio.wait_for(rec.ended.wait(), timeout)
         return rec
+
+    def _prune(self) -> None:
+        """Forget the oldest ended calls beyond ``max_records`` (a long-running demo)."""
+        excess = len(self.calls) - self.max_records + 1
+        if excess <= 0:
+            return
+        for call_id in [cid for cid, rec in self.calls.items() if rec.ended.is_set()][:excess]:
+            self.calls.pop(call_id, None)
+            uas = self._uas.pop(call_id, None)
+            if uas is not None:
+                uas.close_rtp()
+                for task in list(uas.tasks):
+                    task.cancel()
 
     def send(self, data: bytes, addr: tuple[str, int]) -> None:
         if self._transport is not None:
@@ -675,6 +693,7 @@ class SipSimulator(asyncio.DatagramProtocol):
             self.dropped += 1
             return
         rec = SimCall(call_id, callee, caller, from_uri, pai, rule)
+        self._prune()
         self.calls[call_id] = rec
         uas = _UasCall(self, msg, addr, rec)
         self._uas[call_id] = uas

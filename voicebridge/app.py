@@ -22,12 +22,20 @@ from voicebridge.api import build_routes
 from voicebridge.api.auth import auth_middleware
 from voicebridge.api.keys import SERVICES
 from voicebridge.api.problems import problem_middleware
+from voicebridge.api.ratelimit import RateLimiter
 from voicebridge.config import Settings
+from voicebridge.metrics import CallMetrics
 from voicebridge.dialer.sip_carrier import SipCarrier
 from voicebridge.reminders.dispatcher import Dispatcher
 from voicebridge.reminders.intake import IntakeLimits
 from voicebridge.store.sqlite import Row, SqliteStore
 from voicebridge.tts.service import TtsService
+from voicebridge.webhooks.delivery import WebhookSender
+from voicebridge.webhooks.outbox import WebhookHook
+from voicebridge.billing.accounts import ArrearsHook, Transition
+from voicebridge.jobs import BillingJobs
+from voicebridge.store.sqlite import Tx
+from voicebridge.webhooks.outbox import enqueue as enqueue_webhook
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +67,12 @@ class Services:
         self.carrier: SipCarrier = None  # type: ignore[assignment]
         self.simulator: Any = None
         self.dispatcher: Dispatcher = None  # type: ignore[assignment]
+        self.webhooks: WebhookSender | None = None
+        self.webhook_hook = WebhookHook()
+        self.metrics = CallMetrics()
+        self.limiter = RateLimiter(settings.limits)
+        self.arrears_hook = ArrearsHook(listeners=[self.arrears_changed])
+        self.billing_jobs: BillingJobs | None = None
         self.accepting = False
         self._warm: set[asyncio.Task[Any]] = set()
 
@@ -68,6 +82,10 @@ class Services:
         self._warm.add(task)
         task.add_done_callback(self._warm_done)
         self.dispatcher.wake()
+
+    async def arrears_changed(self, tx: Tx, transition: Transition) -> None:
+        """A tenant's arrears transition is also a tenant notification (webhook)."""
+        await enqueue_webhook(tx, transition.tenant_id, "tenant.arrears", transition.as_dict())
 
     def _warm_done(self, task: asyncio.Task[Any]) -> None:
         self._warm.discard(task)
@@ -132,7 +150,8 @@ async def _carrier_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     dispatcher = Dispatcher(
-        services.store, services.carrier, services.tts, services.settings.dialer, policy=services.settings.policy
+        services.store, services.carrier, services.tts, services.settings.dialer, policy=services.settings.policy,
+        hooks=[services.webhook_hook, services.arrears_hook, services.metrics],
     )
     services.dispatcher = dispatcher
     await dispatcher.start()
@@ -144,6 +163,32 @@ async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
         await dispatcher.stop(services.settings.server.drain_seconds)
 
 
+async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
+    services = app[SERVICES]
+    if not services.settings.webhooks.enabled:
+        yield
+        return
+    sender = WebhookSender(services.store, services.settings.webhooks)
+    await sender.start()
+    services.webhooks = sender
+    services.webhook_hook.wake = sender.wake
+    try:
+        yield
+    finally:
+        await sender.close()
+
+
+async def _billing_jobs_ctx(app: web.Application) -> AsyncIterator[None]:
+    services = app[SERVICES]
+    jobs = BillingJobs(services.store, services.settings.billing, listeners=[services.arrears_changed])
+    services.billing_jobs = jobs
+    jobs.start()
+    try:
+        yield
+    finally:
+        await jobs.stop()
+
+
 def build_app(settings: Settings) -> web.Application:
     app = web.Application(
         middlewares=[problem_middleware, auth_middleware],
@@ -151,5 +196,6 @@ def build_app(settings: Settings) -> web.Application:
     )
     app[SERVICES] = Services(settings)
     app.add_routes(build_routes())
-    app.cleanup_ctx.extend([_store_ctx, _tts_ctx, _simulator_ctx, _carrier_ctx, _dispatcher_ctx])
+    app.cleanup_ctx.extend([_store_ctx, _webhooks_ctx, _tts_ctx, _simulator_ctx, _carrier_ctx, _dispatcher_ctx,
+                            _billing_jobs_ctx])
     return app

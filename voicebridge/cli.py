@@ -31,8 +31,12 @@ def _setup_logging(level: str, json_lines: bool = False) -> None:
     logging.config.dictConfig({
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"plain": {"format": fmt}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}},
+        "formatters": {
+            "plain": {"()": "voicebridge.logs.MaskingFormatter", "format": fmt},
+            "json": {"()": "voicebridge.logs.JsonFormatter"},
+        },
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json" if json_lines else "plain",
+                                "stream": "ext://sys.stderr"}},
         "root": {"level": level, "handlers": ["stderr"]},
         "loggers": {"aiohttp.access": {"level": "WARNING"}},
     })
@@ -54,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voicebridge", description="Phone the members of a chat who have not read a message.")
     parser.add_argument("--version", action="version", version=f"voicebridge {__version__}")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--log-format", default="plain", choices=["plain", "json"],
+                        help="json: one JSON object a line, with call_id; phone numbers are masked either way")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("serve", help="run the service (embedded default: SQLite + the built-in SIP simulator)")
@@ -109,6 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", required=True, metavar="FILE.wav")
     s.add_argument("--data-dir", metavar="DIR")
     s.set_defaults(func=cmd_tts_say)
+
+    from voicebridge.billing.cli_finance import add_commands as add_finance_commands
+
+    add_finance_commands(sub, _store_flags)  # cdr export, statement, reconcile
+
+    from voicebridge.onboarding.cli import add_commands as add_onboarding_commands
+
+    add_onboarding_commands(sub, _store_flags)  # onboarding queue/show/approve/reject/settings, pool load/list
     return parser
 
 
@@ -189,6 +203,10 @@ def cmd_tenant_topup(args: argparse.Namespace) -> int:
         async with store.transaction() as tx:
             if await ledger.add_entry(tx, args.tenant_id, ledger.TOPUP, args.amount_fen, args.reference):
                 await audit(tx, "cli", args.tenant_id, "ledger.topup", {"amount_fen": args.amount_fen})
+            from voicebridge.billing.accounts import settle
+            from voicebridge.domain import utcnow
+
+            await settle(tx, args.tenant_id, utcnow(), actor="cli")  # back to active at once if >= 0
         return await ledger.balance(store, args.tenant_id)
 
     print(f"balance {_with_store(args, topup)} fen")
@@ -265,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     quiet = getattr(args, "json", False) or args.command in ("demo",)
-    _setup_logging("WARNING" if quiet and args.log_level == "INFO" else args.log_level)
+    _setup_logging("WARNING" if quiet and args.log_level == "INFO" else args.log_level, args.log_format == "json")
     try:
         return int(args.func(args) or 0)
     except UsageError as exc:

@@ -29,10 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from voicebridge.api.ratelimit import LimitSettings
 from voicebridge.dialer.settings import SipSettings
 from voicebridge.reminders.dispatcher import DispatchSettings
 from voicebridge.reminders.policy import PolicySettings
 from voicebridge.tts.service import TtsSettings
+from voicebridge.jobs import JobSettings as BillingSettings
+from voicebridge.webhooks.delivery import WebhookSettings
 
 ENV_PREFIX = "VOICEBRIDGE_"
 
@@ -81,7 +84,10 @@ class Settings:
     simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
     tts: TtsSettings = field(default_factory=TtsSettings)
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
+    billing: BillingSettings = field(default_factory=BillingSettings)  # rent and arrears jobs
     policy: PolicySettings = field(default_factory=PolicySettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
 
     @property
     def data_dir(self) -> Path:

@@ -207,3 +207,42 @@ async def test_operator_api(service: Any) -> None:
     # a tenant key cannot use operator endpoints
     resp = await service.post("/v1/tenants", json={"name": "X"}, headers=auth(tenant["api_key"]))
     assert resp.status == 403
+
+
+async def test_rate_limits_answer_429_with_retry_after(make_settings: Any, aiohttp_client: Any) -> None:
+    from voicebridge.app import build_app
+    from voicebridge.tenancy import new_tenant
+
+    app = build_app(make_settings(limits={"requests_per_second": 0.1, "request_burst": 3.0,
+                                          "recipients_per_minute": 2.0}))
+    client = await aiohttp_client(app)
+    services = app[SERVICES]
+    t = await new_tenant(services.store, services.secret, "RL", sandbox=True)
+    two = [{"user_id": "a", "phone": "13800138000"}, {"user_id": "b", "phone": "13800138001"}]
+    resp = await client.post("/v1/reminders", json=body(recipients=two), headers=auth(t.api_key))
+    assert resp.status == 202
+    resp = await client.post("/v1/reminders", json=body(message_id="m2"), headers=auth(t.api_key))
+    assert resp.status == 429 and int(resp.headers["Retry-After"]) >= 1  # recipients per minute spent
+    resp = await client.get(f"/v1/reminders/nope", headers=auth(t.api_key))
+    assert resp.status == 404  # third request in the burst
+    resp = await client.get(f"/v1/reminders/nope", headers=auth(t.api_key))
+    assert resp.status == 429 and resp.content_type == "application/problem+json"
+    assert int(resp.headers["Retry-After"]) >= 1
+
+
+async def test_metrics(service: Any, sandbox: Any) -> None:
+    resp = await service.post("/v1/reminders", json=body(recipients=[{"user_id": "u", "phone": "13800138005"}]),
+                              headers=auth(sandbox.api_key))
+    assert resp.status == 202
+    import asyncio
+
+    for _ in range(100):
+        text = await (await service.get("/metrics")).text()
+        if 'voicebridge_call_attempts_total{status="busy",cause="user_busy"} 1' in text:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError(text)
+    assert "# TYPE voicebridge_active_calls gauge" in text
+    assert f'voicebridge_ledger_balance_fen{{tenant="{sandbox.tenant["id"]}"}} 10000' in text
+    assert "voicebridge_dial_attempts_total 1" in text

@@ -122,6 +122,9 @@ def test_answer_acks_and_far_end_bye() -> None:
     # a retransmitted BYE gets the same 200
     again = sent(call.receive(bye, 2.1))
     assert again[0].code == 200  # type: ignore[union-attr]
+    d = next(a for a in acts if isinstance(a, SetTimer) and a.name == "D")
+    assert call.timer("D", d.at) == [Terminated()]
+    assert call.timer("D", d.at + 1) == []
 
 
 def test_our_bye_after_answer() -> None:
@@ -166,6 +169,7 @@ def test_final_response_mapping_and_ack(code: int, status: Outcome, cause: str, 
     # retransmitted final: ACK again, no second outcome
     again = call.receive(reply(invite, code), 0.7)
     assert [m.method for m in sent(again)] == ["ACK"] and not only(again, Finished)  # type: ignore[union-attr]
+    assert call.timer("D", 32.0) == [Terminated()]
 
 
 def test_ring_timeout_cancel_then_487() -> None:

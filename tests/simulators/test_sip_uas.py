@@ -81,3 +81,17 @@ async def test_raw_cancel_gets_487_and_records() -> None:
             await recv(sock, 481)
         finally:
             sock.close()
+
+
+async def test_records_are_pruned_beyond_max_records() -> None:
+    from voicebridge.dialer.settings import SipSettings
+    from voicebridge.dialer.sip_carrier import SipCarrier
+    from voicebridge.domain import CallRequest
+
+    async with SipSimulator(max_records=3) as sim:
+        async with SipCarrier(SipSettings(trunk_port=sim.port, rtp_port_min=0, t1=0.1)) as carrier:
+            for i in range(6):
+                out = await carrier.dial(CallRequest(f"p{i}", "+861", "+8613800000005", []), lambda e: None)
+                await asyncio.sleep(0.05)  # the ACK ends the simulator's record
+            assert len(sim.calls) <= 3
+            assert out.session_id in sim.calls

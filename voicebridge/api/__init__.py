@@ -9,8 +9,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from voicebridge.api import health, operator, reminders
+from voicebridge.api import metrics, numbers, onboarding, webhooks
+from voicebridge.api import cdrs, finance
 
-API_MODULES = (health, reminders, operator)
+API_MODULES = (health, metrics, reminders, operator, onboarding, numbers, webhooks, cdrs, finance)
 
 
 def build_routes() -> list[web.AbstractRouteDef]:

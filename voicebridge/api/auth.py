@@ -33,6 +33,7 @@ async def auth_middleware(
     if row is None:
         raise _unauthorised("unknown or revoked API key")
     tenant = await get_tenant(services.store, row["tenant_id"]) if row["tenant_id"] else None
+    services.limiter.check_request(row["id"])
     request[PRINCIPAL] = Principal(row["id"], tenant, frozenset(row["scopes"].split()))
     return await handler(request)
 

@@ -12,9 +12,8 @@ from voicebridge.api.auth import principal
 from voicebridge.api.keys import SERVICES
 from voicebridge.api.problems import json_response, not_found, read_json
 from voicebridge.errors import FieldError, Problem, invalid
-from voicebridge.numbers.e164 import InvalidPhone, parse_phone
 from voicebridge.store import ledger
-from voicebridge.store.tenants import add_pool_numbers, audit, get_tenant, tenant_numbers
+from voicebridge.store.tenants import audit, get_tenant
 from voicebridge.tenancy import new_tenant
 
 routes = web.RouteTableDef()
@@ -25,6 +24,7 @@ def tenant_view(row: dict, balance: int) -> dict:
     return {
         "id": row["id"], "name": row["name"], "level": row["level"], "timezone": row["timezone"],
         "sandbox": bool(row["sandbox"]), "arrears_state": row["arrears_state"],
+        "region": row.get("region", "CN"), "allow_fixed_line": bool(row.get("allow_fixed_line", 0)),
         "rate_fen_per_min": row["rate_fen_per_min"], "rent_fen_per_number": row["rent_fen_per_number"],
         "balance_fen": balance, "created_at": row["created_at"],
     }
@@ -96,42 +96,7 @@ async def topup(request: web.Request) -> web.Response:
     return json_response({"tenant_id": tenant["id"], "added": added, "balance_fen": bal}, 201 if added else 200)
 
 
-@routes.post("/v1/pool/numbers")
-async def load_pool(request: web.Request) -> web.Response:
-    who = principal(request, "operator")
-    store = request.app[SERVICES].store
-    body = await read_json(request, 1024 * 1024)
-    items = body.get("numbers") if isinstance(body, dict) else None
-    if not isinstance(items, list) or not items:
-        raise invalid([FieldError("numbers", "is required: a list of {number, city}", "required")])
-    parsed: list[tuple[str, str]] = []
-    errors = []
-    for i, item in enumerate(items):
-        if not isinstance(item, dict) or not isinstance(item.get("number"), str):
-            errors.append(FieldError(f"numbers/{i}", "must be an object with number and city", "type"))
-            continue
-        try:
-            parsed.append((parse_phone(item["number"], "CN", allow_any_type=True), str(item.get("city", ""))))
-        except InvalidPhone as exc:
-            errors.append(FieldError(f"numbers/{i}/number", str(exc), exc.reason))
-    if errors:
-        raise invalid(errors)
-    async with store.transaction() as tx:
-        added = await add_pool_numbers(tx, parsed)
-        await audit(tx, who.key_id, None, "pool.load", {"count": added})
-    return json_response({"added": added}, 201)
-
-
-@routes.get("/v1/numbers")
-async def list_numbers(request: web.Request) -> web.Response:
-    who = principal(request, "admin")
-    if who.tenant is None:
-        raise Problem(403, "Forbidden", "this endpoint needs a tenant key")
-    rows = await tenant_numbers(request.app[SERVICES].store, who.tenant_id)
-    return json_response({"numbers": [
-        {k: r[k] for k in ("e164", "city", "app_name", "service_type", "status", "ordered_at", "issued_at", "released_at")}
-        for r in rows
-    ]})
+# POST /v1/pool/numbers and GET /v1/numbers live in api/numbers.py.
 
 
 @routes.get("/v1/balance")
@@ -164,17 +129,6 @@ PATHS: dict[str, Any] = {
                            "reason": {"type": "string"}}})},
         "responses": {"201": {"description": "added"}, "200": {"description": "already added"},
                       **errors(400, 401, 403, 404, 422)},
-    }},
-    "/v1/pool/numbers": {"post": {
-        "summary": "Operator: load carrier numbers into the pool", "security": BEARER,
-        "requestBody": {"required": True, **body({"type": "object", "required": ["numbers"], "properties": {
-            "numbers": {"type": "array", "items": {"type": "object", "required": ["number"], "properties": {
-                "number": {"type": "string"}, "city": {"type": "string"}}}}}})},
-        "responses": {"201": {"description": "loaded"}, **errors(400, 401, 403, 422)},
-    }},
-    "/v1/numbers": {"get": {
-        "summary": "Tenant admin: the tenant's numbers", "security": BEARER,
-        "responses": {"200": {"description": "numbers"}, **errors(401, 403)},
     }},
     "/v1/balance": {"get": {
         "summary": "Finance: the prepaid balance in fen", "security": BEARER,

@@ -36,7 +36,8 @@ async def problem_middleware(
     try:
         return await handler(request)
     except Problem as problem:
-        return problem_response(problem)
+        retry = problem.extra.get("retry_after")
+        return problem_response(problem, headers={"Retry-After": str(retry)} if retry is not None else None)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -75,7 +75,10 @@ async def post_reminder(request: web.Request) -> web.Response:
     if key is not None and not 1 <= len(key) <= MAX_KEY_CHARS:
         raise Problem(400, "Bad Idempotency-Key", "", [FieldError("Idempotency-Key", f"must be 1 to {MAX_KEY_CHARS} characters")])
     body = await read_json(request, services.settings.server.max_body_bytes)
-    status, response, reminder = await accept(services.store, who.tenant or {}, body, services.intake_limits, key)
+    status, response, reminder = await accept(
+        services.store, who.tenant or {}, body, services.intake_limits, key,
+        admit=lambda n: services.limiter.check_recipients(who.key_id, n),
+    )
     if reminder is not None:
         services.reminder_accepted(reminder)
     return json_response(response, status, headers={"Location": f"/v1/reminders/{response['id']}"})

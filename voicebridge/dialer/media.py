@@ -156,32 +156,45 @@ class RtpSession(asyncio.DatagramProtocol):
 
 
 class MediaClock:
-    """One task, one 20 ms tick, every active session.
+    """One task drives the media of every call.
 
-    The schedule is absolute (start + k*20 ms) so jitter does not accumulate;
-    after a stall longer than ``max_catch_up`` ticks it resynchronises rather
-    than sending a burst. Lateness of each tick (time the last packet of the
-    tick left minus its scheduled time) is kept for the p99 figure.
+    The 20 ms period is cut into ``slots`` phases (2 ms each by default) and
+    each session is pinned to the least loaded phase when it is added, so one
+    wake-up sends N/slots packets rather than N: every stream still gets
+    exactly one packet per 20 ms, but the burst (and with it the lateness of
+    the last packet of a burst) is ``slots`` times smaller. The schedule is
+    absolute (start + k * slot) so jitter does not accumulate; after a stall
+    longer than ``max_catch_up`` periods it resynchronises instead of bursting.
+    Each packet's lateness (send time minus its slot time) is kept for p99.
     """
 
-    def __init__(self, *, max_catch_up: int = 5, keep: int = 20000) -> None:
-        self._sessions: dict[str, RtpSession] = {}
+    def __init__(self, *, slots: int = 10, max_catch_up: int = 5, keep: int = 200_000,
+                 early: float = 0.0005) -> None:
+        self._slots: list[dict[str, RtpSession]] = [{} for _ in range(slots)]
+        self._where: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
+        self._period = PTIME / slots
         self._max_catch_up = max_catch_up
+        self._early = early  # the selector rounds timeouts up to 1 ms: wake a little early
         self.lateness: deque[float] = deque(maxlen=keep)
         self.ticks = 0
         self.resyncs = 0
 
     def add(self, session: RtpSession) -> None:
-        self._sessions[session.call_id] = session
+        self.remove(session)
+        slot = min(range(len(self._slots)), key=lambda i: len(self._slots[i]))
+        self._slots[slot][session.call_id] = session
+        self._where[session.call_id] = slot
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name="media-clock")
 
     def remove(self, session: RtpSession) -> None:
-        self._sessions.pop(session.call_id, None)
+        slot = self._where.pop(session.call_id, None)
+        if slot is not None:
+            self._slots[slot].pop(session.call_id, None)
 
     def __len__(self) -> int:
-        return len(self._sessions)
+        return len(self._where)
 
     async def stop(self) -> None:
         task, self._task = self._task, None
@@ -200,21 +213,26 @@ class MediaClock:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        next_at = loop.time() + PTIME
+        time = loop.time
+        period = self._period
+        nslots = len(self._slots)
+        late = self.lateness
+        slot = 0
+        next_at = time() + period
         try:
-            while self._sessions:
-                delay = next_at - loop.time()
+            while self._where:
+                delay = next_at - time() - self._early
                 if delay > 0:
                     await asyncio.sleep(delay)
-                for session in list(self._sessions.values()):
+                for session in list(self._slots[slot].values()):
                     session.tick()
-                now = loop.time()
-                self.lateness.append(now - next_at)
+                    late.append(time() - next_at)
                 self.ticks += 1
-                next_at += PTIME
-                if now - next_at > self._max_catch_up * PTIME:
+                slot = (slot + 1) % nslots
+                next_at += period
+                if time() - next_at > self._max_catch_up * PTIME:
                     self.resyncs += 1
-                    next_at = now + PTIME
+                    next_at = time() + period
         except asyncio.CancelledError:
             raise
         except Exception:

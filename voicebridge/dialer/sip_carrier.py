@@ -8,8 +8,10 @@ media clock sends the prompt of every answered call.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import logging
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -61,9 +63,9 @@ class _Leg:
         self.on_event = on_event
         self.loop = asyncio.get_running_loop()
         self.started_at = utcnow()
-        self.alerting_at = None
-        self.answered_at = None
-        self.ended_at = None
+        self.alerting_at: datetime | None = None
+        self.answered_at: datetime | None = None
+        self.ended_at: datetime | None = None
         self.digits = ""
         self.replays = 0
         self.pending_replay = False
@@ -75,6 +77,7 @@ class _Leg:
         self.uac: UacCall | None = None
         self.terminated = False
         self.sip_call_id = ""
+        self.abort_cause: str | None = None  # abort() before the INVITE went out
 
     # --- events ------------------------------------------------------------------
 
@@ -131,7 +134,10 @@ class _Leg:
             self.apply(self.uac.timer(name, self.loop.time()))
 
     def hangup(self, cause: str, result: Result | None = None) -> None:
-        if self.uac is not None and not self.done.done():
+        if self.uac is None:
+            self.abort_cause = self.abort_cause or cause
+            return
+        if not self.done.done():
             self.apply(self.uac.hangup(cause, self.loop.time(), result=result))
 
     def fail(self, result: Result) -> None:
@@ -343,8 +349,12 @@ class SipCarrier:
             leg.uac = UacCall(cfg)
             self._by_sip[sip_call_id] = leg
             self._transport.register(sip_call_id, leg.on_message)
-            leg.emit(EventKind.CALLING)
-            leg.apply(leg.uac.start(asyncio.get_running_loop().time()))
+            if leg.abort_cause is not None:  # aborted while the RTP socket opened
+                leg.emit(EventKind.CALLING)
+                leg.apply(abandon(leg.uac, dataclasses.replace(causes.cancelled(leg.abort_cause), sip_code=None)))
+            else:
+                leg.emit(EventKind.CALLING)
+                leg.apply(leg.uac.start(asyncio.get_running_loop().time()))
             try:
                 result = await asyncio.shield(leg.done)
             except asyncio.CancelledError:

@@ -30,20 +30,30 @@ class TransportState(enum.Enum):
     CLOSED = "closed"
 
 
-class SipTransport(asyncio.DatagramProtocol):
-    def __init__(self, *, on_error: ErrorHandler | None = None, buffer: int = 0) -> None:
+class SipTransport:
+    """A non-blocking UDP socket read with ``loop.add_reader``.
+
+    asyncio's datagram transport reads one datagram per readiness event, so
+    under load a backlog of responses waits while retransmission timers fire
+    (and SIPp aborts calls on the retransmitted INVITEs). Here every wake-up
+    drains up to ``burst`` datagrams.
+    """
+
+    def __init__(self, *, on_error: ErrorHandler | None = None, buffer: int = 0, burst: int = 512) -> None:
         self._handlers: dict[str, Handler] = {}
-        self._transport: asyncio.DatagramTransport | None = None
+        self._sock: socket.socket | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._on_error = on_error
         self._buffer = buffer
+        self._burst = burst
+        self._recverr = False
         self.state = TransportState.NEW
         self.local_address: tuple[str, int] | None = None
         self.received = 0
         self.sent = 0
+        self.send_errors = 0
         self.parse_errors = 0
         self.icmp_errors = 0
-        self._sock: socket.socket | None = None
-        self._recverr = False
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         loop = asyncio.get_running_loop()
@@ -63,22 +73,25 @@ class SipTransport(asyncio.DatagramProtocol):
                     self._recverr = False
             sock.bind((host, port))
             sock.setblocking(False)
-            await loop.create_datagram_endpoint(lambda: self, sock=sock)
+            loop.add_reader(sock.fileno(), self._read_ready)
         except BaseException:
             sock.close()
             raise
         self._sock = sock
+        self._loop = loop
         self.local_address = sock.getsockname()[:2]
         self.state = TransportState.OPEN
         logger.info("SIP transport listening on %s:%d", *self.local_address)
         return self.local_address
 
     def stop(self) -> None:
+        sock, self._sock = self._sock, None
         try:
-            if self._transport is not None:
-                self._transport.close()
+            if sock is not None:
+                if self._loop is not None and not self._loop.is_closed():
+                    self._loop.remove_reader(sock.fileno())
+                sock.close()
         finally:
-            self._transport = None
             self.state = TransportState.CLOSED
 
     @property
@@ -92,18 +105,33 @@ class SipTransport(asyncio.DatagramProtocol):
         self._handlers.pop(call_id, None)
 
     def send(self, data: bytes, addr: tuple[str, int]) -> None:
-        if self._transport is None:
+        sock = self._sock
+        if sock is None:
             return
-        self.sent += 1
-        self._transport.sendto(data, addr)
+        try:
+            sock.sendto(data, addr)
+            self.sent += 1
+        except (BlockingIOError, InterruptedError):
+            self.send_errors += 1  # buffer full: SIP retransmission covers it
+        except OSError as exc:
+            self.send_errors += 1
+            self.error_received(exc)
 
-    # --- asyncio.DatagramProtocol ------------------------------------------------
+    # --- reading -------------------------------------------------------------------
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport  # type: ignore[assignment]
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.state = TransportState.CLOSED
+    def _read_ready(self) -> None:
+        sock = self._sock
+        for _ in range(self._burst):
+            if sock is None or self._sock is None:
+                return
+            try:
+                data, addr = sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self.error_received(exc)
+                continue
+            self.datagram_received(data, addr)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         self.received += 1
@@ -136,8 +164,6 @@ class SipTransport(asyncio.DatagramProtocol):
             for _ in range(256):  # drain the error queue: each entry names its destination
                 try:
                     _, _, _, addr = self._sock.recvmsg(1, 512, socket.MSG_ERRQUEUE)
-                except (BlockingIOError, InterruptedError):
-                    break
                 except OSError:
                     break
                 self.icmp_errors += 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from voicebridge.domain import CallStatus, iso, utcnow
 from voicebridge.errors import FieldError, Problem, invalid
@@ -76,8 +76,10 @@ def _text(body: dict[str, Any], key: str, errors: list[FieldError], *, path: str
     return value
 
 
-def parse_request(body: Any, limits: IntakeLimits, region: str = "CN") -> ReminderRequest:
-    """Check a POST /v1/reminders body; raises a 422 Problem listing every bad field."""
+def parse_request(body: Any, limits: IntakeLimits, region: str = "CN", *, allow_fixed_line: bool = False) -> ReminderRequest:
+    """Check a POST /v1/reminders body; raises a 422 Problem listing every bad field.
+
+    Recipients must be mobile numbers unless the tenant may call fixed lines."""
     if not isinstance(body, dict):
         raise invalid([FieldError("", "the body must be a JSON object", "type")])
     errors: list[FieldError] = []
@@ -127,7 +129,7 @@ def parse_request(body: Any, limits: IntakeLimits, region: str = "CN") -> Remind
             phone = None
             if phone_raw is not None:
                 try:
-                    phone = parse_phone(phone_raw, region)
+                    phone = parse_phone(phone_raw, region, allow_fixed_line=allow_fixed_line)
                 except InvalidPhone as exc:
                     errors.append(FieldError(f"{path}phone", str(exc), exc.reason))
             if user_id is not None:
@@ -160,12 +162,17 @@ async def ready_to_call(store: SqliteStore, tenant: Row) -> list[Row]:
             break
     else:
         missing = "number_order"
+        # every step approved, but its numbers were released or paused
+        raise Problem(409, "No calling number", "the tenant has no call_notify number in use: resume a paused number "
+                      "or submit a new number_order", type="https://voicebridge.dev/problems/not-ready",
+                      extra={"missing_step": missing})
     raise Problem(409, "No calling number", f"the tenant has no call_notify number in use: the {missing} step is not approved",
                   type="https://voicebridge.dev/problems/not-ready", extra={"missing_step": missing})
 
 
 async def accept(
-    store: SqliteStore, tenant: Row, body: Any, limits: IntakeLimits, idempotency_key: str | None = None
+    store: SqliteStore, tenant: Row, body: Any, limits: IntakeLimits, idempotency_key: str | None = None,
+    admit: Callable[[int], None] | None = None,
 ) -> tuple[int, dict[str, Any], Row | None]:
     """Validate and store a reminder. Returns (HTTP status, response body, reminder row or None if replayed)."""
     key_hash = body_hash(body)
@@ -177,7 +184,9 @@ async def accept(
                               [FieldError("Idempotency-Key", "was used with another body", "conflict")],
                               type="https://voicebridge.dev/problems/idempotency")
             return int(earlier["status"]), json.loads(earlier["response"]), None
-    request = parse_request(body, limits, tenant["region"])
+    request = parse_request(body, limits, tenant["region"], allow_fixed_line=bool(tenant.get("allow_fixed_line")))
+    if admit is not None:
+        admit(len(request.recipients))  # rate limits: may refuse before anything is stored
     numbers = await ready_to_call(store, tenant)
     owned = [OwnedNumber(n["e164"], n["city"], _dt(n["issued_at"])) for n in numbers]
     caller = choose_caller_for_reminder(owned, [r.phone for r in request.recipients]) or numbers[0]["e164"]

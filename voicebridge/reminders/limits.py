@@ -14,11 +14,14 @@ class TokenBucket:
         self._tokens = self.burst
         self._at = now
 
-    def take(self, now: float) -> float:
-        """Take one token. Returns 0 if taken, else the seconds to wait before retrying."""
+    def take(self, now: float, n: float = 1.0) -> float:
+        """Take ``n`` tokens, all or none. Returns 0 if taken, else the seconds to
+        wait before the same request would succeed (inf if ``n`` exceeds the burst)."""
         self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
         self._at = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
+        if self._tokens >= n:
+            self._tokens -= n
             return 0.0
-        return (1.0 - self._tokens) / self.rate
+        if n > self.burst:
+            return float("inf")
+        return (n - self._tokens) / self.rate

@@ -164,6 +164,7 @@ class UacCall:
         self._tx: dict[str, _ClientTx] = {}  # branch -> CANCEL/BYE transaction
         self._answered: dict[tuple[str, int], bytes] = {}  # (method, cseq) -> response sent
         self._ringing_reported = False
+        self._terminated = False
 
     # --- helpers -------------------------------------------------------------
 
@@ -195,11 +196,11 @@ class UacCall:
         return [Finished(result)]
 
     def _terminate(self) -> list[Action]:
-        out: list[Action] = []
-        if self.state is not CallState.TERMINATED:
-            self._set_state(CallState.TERMINATED)
-            out.append(Terminated())
-        return out
+        self._set_state(CallState.TERMINATED)
+        if self._terminated:
+            return []
+        self._terminated = True
+        return [Terminated()]
 
     # --- INVITE --------------------------------------------------------------
 

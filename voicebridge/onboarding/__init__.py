@@ -1,0 +1,1 @@
+"""Onboarding: the three operator-approved steps, their documents and the number pool."""
