@@ -10,9 +10,9 @@ from aiohttp import web
 
 from voicebridge.api import health, operator, reminders
 from voicebridge.api import metrics, numbers, onboarding, webhooks
-from voicebridge.api import cdrs, finance
+from voicebridge.api import cdrs, finance, keys_api
 
-API_MODULES = (health, metrics, reminders, operator, onboarding, numbers, webhooks, cdrs, finance)
+API_MODULES = (health, metrics, reminders, operator, onboarding, numbers, webhooks, cdrs, finance, keys_api)
 
 
 def build_routes() -> list[web.AbstractRouteDef]:
