@@ -126,8 +126,8 @@ async def test_rent_into_arrears_then_release_then_top_up(store: Any, make_tenan
                                   "ORDER BY id", (tid,))
     assert [(json.loads(a["detail"])["from"], json.loads(a["detail"])["to"]) for a in audits] == [
         ("active", "grace"), ("grace", "retention"), ("retention", "released")]
-    assert json.loads(audits[-1]["detail"])["released_numbers"] == [numbers and (await store.fetchone(
-        "SELECT e164 FROM numbers WHERE tenant_id = ?", (tid,)))["e164"]]
+    e164 = (await store.fetchone("SELECT e164 FROM numbers WHERE tenant_id = ?", (tid,)))["e164"]
+    assert json.loads(audits[-1]["detail"])["released_numbers"] == [e164]
     # a top-up back to zero or above: active at once
     async with store.transaction() as tx:
         await ledger.add_entry(tx, tid, ledger.TOPUP, 2000, "pay-1")

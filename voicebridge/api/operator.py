@@ -12,6 +12,8 @@ from voicebridge.api.auth import principal
 from voicebridge.api.keys import SERVICES
 from voicebridge.api.problems import json_response, not_found, read_json
 from voicebridge.errors import FieldError, Problem, invalid
+from voicebridge.billing.accounts import settle
+from voicebridge.domain import utcnow
 from voicebridge.store import ledger
 from voicebridge.store.tenants import audit, get_tenant
 from voicebridge.tenancy import new_tenant
@@ -91,8 +93,9 @@ async def topup(request: web.Request) -> web.Response:
         if added:
             await audit(tx, who.key_id, tenant["id"], "ledger.topup", {"amount_fen": amount, "reference": reference})
         bal = await ledger.balance(tx, tenant["id"])
-        if bal >= 0 and tenant["arrears_state"] != "active":
-            await tx.execute("UPDATE tenants SET arrears_state = 'active', negative_since = NULL WHERE id = ?", (tenant["id"],))
+        # back to zero or above: active at once, audited and announced (tenant.arrears webhook)
+        services = request.app[SERVICES]
+        await settle(tx, tenant["id"], utcnow(), actor=who.key_id, listeners=[services.arrears_changed])
     return json_response({"tenant_id": tenant["id"], "added": added, "balance_fen": bal}, 201 if added else 200)
 
 
