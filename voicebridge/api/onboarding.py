@@ -7,13 +7,14 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from voicebridge.api.auth import principal, tenant_principal
 from voicebridge.api.keys import SERVICES
 from voicebridge.api.openapi import BEARER, ID_PARAM, body, errors
 from voicebridge.api.operator import tenant_view
 from voicebridge.api.problems import json_response, not_found, read_json
-from voicebridge.errors import FieldError, invalid
+from voicebridge.errors import FieldError, Problem, invalid
 from voicebridge.onboarding import documents as docs
 from voicebridge.onboarding import service
 from voicebridge.onboarding.steps import FIELDS, STATES, STEPS
@@ -172,22 +173,26 @@ async def upload(request: web.Request) -> web.Response:
     kind = request.query.get("kind", "other")
     filename = request.query.get("filename", "")
     if request.content_type.startswith("multipart/"):
-        reader = await request.multipart()
         content = ctype = None
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
-                continue
-            if part.name == "file" and content is None:
-                # aiohttp's client (and some others) percent-encode non-ASCII file names
-                filename = unquote(part.filename or "") or filename
-                ctype = part.headers.get("Content-Type", "application/octet-stream")
-                content = await _read_limited(part.read_chunk)
-            elif part.name == "kind":
-                kind = (await part.text())[:64]
-            elif part.name == "filename":
-                filename = (await part.text())[:docs.MAX_FILENAME_CHARS + 1]
-            else:
-                await part.release()
+        try:
+            reader = await request.multipart()
+            while (part := await reader.next()) is not None:
+                if not isinstance(part, BodyPartReader):
+                    continue
+                if part.name == "file" and content is None:
+                    # aiohttp's client (and some others) percent-encode non-ASCII file names
+                    filename = unquote(part.filename or "") or filename
+                    ctype = part.headers.get("Content-Type", "application/octet-stream")
+                    content = await _read_limited(part.read_chunk)
+                elif part.name == "kind":
+                    kind = (await part.text())[:64]
+                elif part.name == "filename":
+                    filename = (await part.text())[:docs.MAX_FILENAME_CHARS + 1]
+                else:
+                    await part.release()
+        except (ValueError, HttpProcessingError):  # no boundary, bad part headers, bad charset …
+            raise Problem(400, "Malformed multipart body", "the body is not valid multipart/form-data",
+                          [FieldError("", "not a valid multipart/form-data body", "syntax")]) from None
         if content is None or ctype is None:
             raise invalid([FieldError("file", "is required: a multipart part named file", "required")])
     else:
