@@ -91,6 +91,7 @@ class Rule:
     drop: float = 0.0  # share of this call's incoming SIP datagrams ignored
     sdp: bool = True  # False: 200 OK without SDP
     trying: bool = True
+    answer_bye: bool = True  # False: our BYE is "lost": never answered (the caller's timer F ends it)
 
     def matches(self, callee: str) -> bool:
         if self.exact is not None and callee != self.exact:
@@ -500,7 +501,8 @@ class _UasCall(asyncio.DatagramProtocol):
                 self.end("caller")
             return
         if method == "BYE":
-            self.respond(200, request=msg)
+            if self.rec.rule.answer_bye:
+                self.respond(200, request=msg)
             self.end("caller")
             return
         if method == "INFO":
