@@ -72,7 +72,7 @@ class SimulatorSettings:
 class ReminderSettings:
     app_name: str = "WeLink"  # "please log in to {app} to read it"
     max_recipients: int = 200
-    max_text_chars: int = 500
+    max_text_chars: int = 2000  # accepted; the spoken prompt cuts the text at a boundary with "…"
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ async def test_post_and_read(service: Any, sandbox: Any) -> None:
     [
         ({"group_id": None}, "group_id"),
         ({"text": ""}, "text"),
-        ({"text": "x" * 501}, "text"),
+        ({"text": "x" * 2001}, "text"),
         ({"language": "fr"}, "language"),
         ({"sender": {"user_id": "u0"}}, "sender/name"),
         ({"recipients": []}, "recipients"),
@@ -246,3 +246,15 @@ async def test_metrics(service: Any, sandbox: Any) -> None:
     assert "# TYPE voicebridge_active_calls gauge" in text
     assert f'voicebridge_ledger_balance_fen{{tenant="{sandbox.tenant["id"]}"}} 10000' in text
     assert "voicebridge_dial_attempts_total 1" in text
+
+
+async def test_long_text_is_accepted_and_the_prompt_cut(service: Any, sandbox: Any) -> None:
+    text = "今晚八点发布新版本。" * 100  # 1000 characters
+    resp = await service.post("/v1/reminders", json=body(text=text), headers=auth(sandbox.api_key))
+    assert resp.status == 202
+    rid = (await resp.json())["id"]
+    row = await service.server.app[SERVICES].store.fetchone("SELECT text, prompt_text FROM reminders WHERE id = ?",
+                                                            (rid,))
+    assert row["text"] == text  # the message is kept whole
+    assert "…" in row["prompt_text"] and len(row["prompt_text"]) < 300  # the spoken prompt is cut
+    assert "。…" in row["prompt_text"]  # at a sentence boundary

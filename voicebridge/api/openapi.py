@@ -61,7 +61,8 @@ SCHEMAS: dict[str, Any] = {
             "sender": {"type": "object", "additionalProperties": False, "required": ["user_id", "name"], "properties": {
                 "user_id": {"type": "string", "minLength": 1, "maxLength": 128},
                 "name": {"type": "string", "minLength": 1, "maxLength": 64}}},
-            "text": {"type": "string", "minLength": 1, "maxLength": 500},
+            "text": {"type": "string", "minLength": 1, "maxLength": 2000,
+                     "description": "the chat message; the spoken prompt keeps its first 200 characters, cut at a sentence or word boundary with …"},
             "language": {"type": "string", "enum": ["zh-CN", "en"], "default": "zh-CN"},
             "callback_url": {"type": "string", "format": "uri", "maxLength": 2048},
             "recipients": {"type": "array", "minItems": 1, "maxItems": 200, "items": {

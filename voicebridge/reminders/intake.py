@@ -27,7 +27,7 @@ MAX_NAME_CHARS = 64
 @dataclass(frozen=True)
 class IntakeLimits:
     max_recipients: int = 200
-    max_text_chars: int = 500
+    max_text_chars: int = 2000  # accepted; the spoken prompt cuts the text at a boundary with "…"
     app_name: str = "WeLink"
 
 
