@@ -147,7 +147,7 @@ PATHS: dict[str, Any] = {
                  "requestBody": {"required": True, **body({"type": "object", "required": ["scopes"], "properties": {
                      "scopes": {"type": "array", "minItems": 1,
                                 "items": {"type": "string", "enum": list(TENANT_SCOPES)}}}})},
-                 "responses": {"201": {"description": "made", **body(_KEY)}, **errors(400, 401, 403, 422)}},
+                 "responses": {"201": {"description": "made", **body(_KEY)}, **errors(400, 401, 403, 413, 415, 422)}},
         "get": {"summary": "The tenant's keys by prefix (never the key itself)", "security": BEARER,
                 "parameters": [{"name": "prefix", "in": "query", "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "keys"}, **errors(401, 403)}},

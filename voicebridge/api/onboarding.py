@@ -330,14 +330,16 @@ PATHS: dict[str, Any] = {
                    "(409 if the pool lacks them) and stamps issued_at (rent starts that day)",
         "security": BEARER, "parameters": ID_PARAM + STEP_PARAM,
         "requestBody": {"required": False, **body({"type": "object", "properties": {"reason": {"type": "string"}}})},
-        "responses": {"200": {"description": "approved", **body(STEP_VIEW)}, **errors(400, 401, 403, 404, 409, 422)},
+        "responses": {"200": {"description": "approved", **body(STEP_VIEW)},
+                      **errors(400, 401, 403, 404, 409, 413, 415, 422)},
     }},
     "/v1/tenants/{id}/onboarding/{step}/reject": {"post": {
         "summary": "Operator: reject a submitted step with the reason the tenant sees", "security": BEARER,
         "parameters": ID_PARAM + STEP_PARAM,
         "requestBody": {"required": True, **body({"type": "object", "required": ["reason"], "properties": {
             "reason": {"type": "string", "maxLength": service.MAX_REASON_CHARS}}})},
-        "responses": {"200": {"description": "rejected", **body(STEP_VIEW)}, **errors(400, 401, 403, 404, 409, 422)},
+        "responses": {"200": {"description": "rejected", **body(STEP_VIEW)},
+                      **errors(400, 401, 403, 404, 409, 413, 415, 422)},
     }},
     "/v1/tenants/{id}": {"patch": {
         "summary": "Operator: set a tenant's customer level, time zone, default region for phone numbers, "
@@ -347,7 +349,7 @@ PATHS: dict[str, Any] = {
                            "timezone": {"type": "string", "description": "IANA name, e.g. Asia/Shanghai"},
                            "region": {"type": "string", "description": "ISO 3166 code, e.g. CN"},
                            "allow_fixed_line": {"type": "boolean"}, "name": {"type": "string"}}})},
-        "responses": {"200": {"description": "the tenant"}, **errors(400, 401, 403, 404, 415, 422)},
+        "responses": {"200": {"description": "the tenant"}, **errors(400, 401, 403, 404, 413, 415, 422)},
     }},
     "/v1/tenants/{id}/documents": {"get": {
         "summary": "Operator: a tenant's documents, for reviewing its filing", "security": BEARER,
@@ -371,7 +373,7 @@ PATHS: dict[str, Any] = {
                          "file": {"type": "string", "format": "binary"},
                          "kind": {"type": "string", "enum": list(docs.KINDS)}}}}}},
                  "responses": {"201": {"description": "stored", **body(DOC_VIEW)},
-                               **errors(401, 403, 413, 415, 422)}},
+                               **errors(400, 401, 403, 413, 415, 422)}},
         "get": {"summary": "Tenant admin: the tenant's documents", "security": BEARER,
                 "responses": {"200": {"description": "documents", **body({"type": "object", "properties": {
                     "documents": {"type": "array", "items": DOC_VIEW}}})}, **errors(401, 403)}},

@@ -118,7 +118,7 @@ PATHS: dict[str, Any] = {
         "requestBody": {"required": True, **body({"type": "object", "required": ["name"], "properties": {
             "name": {"type": "string"}, "sandbox": {"type": "boolean"},
             "level": {"type": "string", "enum": ["V0", "V1", "V2", "V3", "V4", "V5"]}}})},
-        "responses": {"201": {"description": "created", **body(ref("Tenant"))}, **errors(400, 401, 403, 422)},
+        "responses": {"201": {"description": "created", **body(ref("Tenant"))}, **errors(400, 401, 403, 413, 415, 422)},
     }},
     "/v1/tenants/{id}": {"get": {
         "summary": "Operator: one tenant with its balance", "security": BEARER, "parameters": ID_PARAM,
@@ -131,7 +131,7 @@ PATHS: dict[str, Any] = {
             "properties": {"amount_fen": {"type": "integer", "minimum": 1}, "reference": {"type": "string"},
                            "reason": {"type": "string"}}})},
         "responses": {"201": {"description": "added"}, "200": {"description": "already added"},
-                      **errors(400, 401, 403, 404, 422)},
+                      **errors(400, 401, 403, 404, 413, 415, 422)},
     }},
     "/v1/balance": {"get": {
         "summary": "Finance: the prepaid balance in fen", "security": BEARER,

@@ -16,9 +16,12 @@ PROBLEM_JSON = "application/problem+json"
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> web.Response:
+    data = problem.as_dict()
+    # an extension member never replaces a standard one: "status" stays the HTTP status (RFC 9457 3.1)
+    data.update(type=problem.type, title=problem.title, status=problem.status)
     return web.Response(
         status=problem.status,
-        body=json.dumps(problem.as_dict(), ensure_ascii=False).encode(),
+        body=json.dumps(data, ensure_ascii=False).encode(),
         content_type=PROBLEM_JSON,
         charset="utf-8",
         headers=headers,

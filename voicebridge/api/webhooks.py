@@ -170,7 +170,7 @@ PATHS: dict[str, Any] = {
                  "requestBody": {"required": True, **body({"type": "object", "required": ["url"], "properties": {
                      "url": {"type": "string", "format": "uri"},
                      "events": {"type": "array", "items": {"type": "string", "enum": ["*", *EVENTS]}}}})},
-                 "responses": {"201": {"description": "created", **body(_HOOK)}, **errors(400, 401, 403, 422)}},
+                 "responses": {"201": {"description": "created", **body(_HOOK)}, **errors(400, 401, 403, 413, 415, 422)}},
         "get": {"summary": "The tenant's webhooks", "security": BEARER,
                 "responses": {"200": {"description": "webhooks"}, **errors(401, 403)}},
     },

@@ -99,6 +99,8 @@ def choose_caller_for_reminder(numbers: Sequence[NumberLike], callees_e164: Sequ
     """
     if not numbers:
         return None
+    if len({_number_key(n) for n in numbers}) == 1:
+        return min(numbers, key=_order).e164  # one city (or one number): nothing to choose, skip geocoding
     callee_keys = [_callee_keys(c) for c in callees_e164]
     best = min(numbers, key=lambda n: (-sum(_number_key(n) in ks for ks in callee_keys), *_order(n)))
     return best.e164
