@@ -120,3 +120,41 @@ def test_kill_and_restart(tmp_path: Path) -> None:
     assert sum(r[3] == "service_restart" for r in rows) == 2
     charged = db.execute("SELECT COUNT(*) FROM ledger WHERE kind = 'call_charge'").fetchone()[0]
     assert charged == 0  # nothing was answered, nothing charged
+
+
+@pytest.mark.timeout(90)
+def test_sigterm_drains_then_hangs_up_and_writes_every_cdr(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    config = tmp_path / "vb.toml"
+    config.write_text("[dialer]\nchannels = 10\nring_timeout = 60.0\npoll_interval = 0.05\nreplay_wait = 0.3\n"
+                      "[server]\ndrain_seconds = 1.5\n" + POLICY)
+    out = subprocess.run([sys.executable, "-m", "voicebridge", "tenant", "create", "Term Co", "--sandbox", "--json",
+                          "--data-dir", str(data_dir)], check=True, capture_output=True, text=True)
+    key = json.loads(out.stdout)["api_key"]
+    port = free_port()
+    proc = start(data_dir, port, config)
+    recipients = [{"user_id": f"u{i}", "phone": f"1380013{i:03d}6"} for i in range(4)]  # ring for ever
+    recipients.append({"user_id": "short", "phone": "13800138001"})  # answers: a short English prompt
+    status, accepted = http("POST", f"http://127.0.0.1:{port}/v1/reminders", key, {
+        "group_id": "g", "message_id": "m", "sender": {"user_id": "s", "name": "S"}, "text": "Hi",
+        "language": "en", "recipients": recipients})
+    assert status == 202
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        _, view = http("GET", f"http://127.0.0.1:{port}/v1/reminders/{accepted['id']}", key)
+        if sum(c["status"] in ("ringing", "answered") for c in view["calls"]) == 5:
+            break
+        time.sleep(0.1)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=40) == 0
+    import sqlite3
+
+    db = sqlite3.connect(data_dir / "voicebridge.sqlite3")
+    rows = db.execute("SELECT callee, status, cause FROM cdrs").fetchall()
+    assert len(rows) == 5, rows  # every call in flight left its CDR
+    ringing = [r for r in rows if r[0].endswith("6")]
+    assert all((s, c) == ("cancelled", "shutdown") for _, s, c in ringing), rows
+    assert time.monotonic() - t0 < 30  # the ringing calls did not run to their 60 s timeout
+    assert db.execute("SELECT COUNT(*) FROM calls WHERE status IN ('calling', 'ringing', 'answered')").fetchone()[0] == 0
