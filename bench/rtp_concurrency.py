@@ -26,7 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from voicebridge.dialer.g711 import tone_frames  # noqa: E402
+from voicebridge.g711 import tone_frames  # noqa: E402
 from voicebridge.dialer.rtp import RtpSender  # noqa: E402
 from voicebridge.dialer.settings import SipSettings  # noqa: E402
 from voicebridge.dialer.sip_carrier import SipCarrier  # noqa: E402

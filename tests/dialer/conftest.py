@@ -6,7 +6,7 @@ from typing import Any, AsyncIterator, Callable
 import pytest
 
 from simulators.sip_uas import SipSimulator
-from voicebridge.dialer.g711 import tone_frames
+from voicebridge.g711 import tone_frames
 from voicebridge.dialer.settings import SipSettings
 from voicebridge.dialer.sip_carrier import SipCarrier
 from voicebridge.domain import CallEvent, CallRequest

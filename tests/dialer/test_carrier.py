@@ -59,7 +59,7 @@ async def test_press_1_replays_whole_prompt(sim_factory: Any, carrier_factory: A
 async def test_default_magic_8_presses_two_seconds_in(sim_factory: Any, carrier_factory: Any) -> None:
     sim = await sim_factory()
     carrier = await carrier_factory(sim)
-    from voicebridge.dialer.g711 import tone_frames
+    from voicebridge.g711 import tone_frames
 
     prompt = tone_frames(300.0, 2.4)
     out = await carrier.dial(request("+8613800000008", prompt=prompt), Recorder())

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from voicebridge.dialer.cli_call import run_call
-from voicebridge.dialer.g711 import tone_frames
+from voicebridge.g711 import tone_frames
 from voicebridge.dialer.settings import SipSettings
 from voicebridge.domain import Cause, HangupBy, Outcome
 

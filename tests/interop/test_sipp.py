@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from voicebridge.dialer.cli_call import outcome_to_json, run_call
-from voicebridge.dialer.g711 import tone_frames
+from voicebridge.g711 import tone_frames
 from voicebridge.dialer.settings import SipSettings
 from voicebridge.domain import Cause, HangupBy, Outcome
 

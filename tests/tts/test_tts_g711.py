@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from voicebridge.domain import PCMU_SILENCE
-from voicebridge.tts import g711
+from voicebridge import g711
 
 ALL = np.arange(-32768, 32768, dtype=np.int16)
 

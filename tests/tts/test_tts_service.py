@@ -18,7 +18,7 @@ from voicebridge.tts import engine as engine_mod
 from voicebridge.tts.cache import PromptCache, cache_key
 from voicebridge.tts.cli_say import say
 from voicebridge.tts.engine import EspeakCliEngine, check_available, read_wav
-from voicebridge.tts.g711 import ulaw_decode
+from voicebridge.g711 import ulaw_decode
 
 from .conftest import SAMPLE_ZH
 

@@ -15,7 +15,7 @@ import socket
 from collections import deque
 from typing import Callable, Sequence
 
-from voicebridge.dialer.g711 import ulaw_to_alaw
+from voicebridge.g711 import ulaw_to_alaw
 from voicebridge.dialer.rtp import DtmfReceiver, RtpPacket, RtpSender
 from voicebridge.dialer.sdp import MediaDescription
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from voicebridge.domain import Prompt
 
-from . import g711
+from voicebridge import g711
 from .cache import PromptCache, cache_key
 from .cleanup import clean_text
 from .engine import ENGINES, EngineSpec, Pcm, check_available, engine_version, wav_bytes

@@ -1,6 +1,7 @@
 """G.711 µ-law and A-law, bit-exact with the ITU-T G.191 reference (g711.c).
 
-Pure functions on numpy arrays; no I/O. Input is 16-bit linear PCM
+The one G.711 module: the TTS renders prompts with it and the SIP media path
+transcodes PCMU frames to PCMA with its byte table. Pure functions; no I/O. Input is 16-bit linear PCM
 (left-justified, as in G.191: µ-law uses the top 14 bits, A-law the top 13).
 Encoding goes through a 65,536-entry lookup table built once from a vectorised
 port of ``ulaw_compress``/``alaw_compress``; decoding through 256-entry tables
@@ -118,11 +119,25 @@ def alaw_decode(data: bytes) -> Int16Array:
     return ALAW_DECODE_TABLE[np.frombuffer(data, dtype=np.uint8)]
 
 
+ULAW_TO_ALAW_BYTES = ULAW_TO_ALAW.tobytes()  # for bytes.translate on the RTP hot path
+
+
 def ulaw_to_alaw(data: bytes) -> bytes:
     """Transcode PCMU to PCMA (via the linear value)."""
-    return ULAW_TO_ALAW[np.frombuffer(data, dtype=np.uint8)].tobytes()
+    return data.translate(ULAW_TO_ALAW_BYTES)
 
 
 def alaw_to_ulaw(data: bytes) -> bytes:
     """Transcode PCMA to PCMU (via the linear value)."""
     return ALAW_TO_ULAW[np.frombuffer(data, dtype=np.uint8)].tobytes()
+
+
+def tone_frames(freq: float = 440.0, seconds: float = 1.0, amplitude: int = 8000) -> list[bytes]:
+    """A sine tone as 20 ms µ-law frames: a known prompt for tests, benchmarks and SIP checks."""
+    n = np.arange(int(seconds * 8000))
+    pcm = np.round(amplitude * np.sin(2 * np.pi * freq * n / 8000)).astype(np.int16)
+    data = ulaw_encode(pcm)
+    frames = [data[i : i + 160] for i in range(0, len(data), 160)]
+    if frames and len(frames[-1]) < 160:
+        frames[-1] = frames[-1] + bytes([ULAW_ZERO]) * (160 - len(frames[-1]))
+    return frames
