@@ -138,3 +138,23 @@ async def test_same_message_same_member_is_duplicate(aiohttp_client: Any, make_s
     assert [c["status"] for c in again["calls"]] == ["duplicate", "queued"]
     view = await settle(client, t.api_key, again["id"])
     assert [c["status"] for c in view["calls"]] == ["duplicate", "rejected"]
+
+
+async def test_operator_sets_a_tenants_policy(aiohttp_client: Any, make_settings: Any) -> None:
+    from voicebridge.tenancy import operator_key
+
+    client, t = await start(aiohttp_client, make_settings)
+    services = client.server.app[SERVICES]
+    op = {"Authorization": f"Bearer {await operator_key(services.store, services.secret)}"}
+    bad = await client.patch(f"/v1/tenants/{t.tenant['id']}", headers=op,
+                             json={"policy": {"retries": -1, "quiet_start": "25:00", "nope": 1}})
+    assert bad.status == 422
+    assert {e["field"] for e in (await bad.json())["errors"]} == {"policy/nope"}
+    bad = await client.patch(f"/v1/tenants/{t.tenant['id']}", headers=op, json={"policy": {"quiet_start": "25:00"}})
+    assert bad.status == 422 and "HH:MM" in (await bad.json())["errors"][0]["message"]
+    resp = await client.patch(f"/v1/tenants/{t.tenant['id']}", headers=op,
+                              json={"policy": {"retries": 1, "retry_delays": [0.2]}})
+    assert resp.status == 200 and (await resp.json())["policy"] == {"retries": 1, "retry_delays": [0.2]}
+    r = await post(client, t.api_key, body("m1", ["13800138005"]))  # busy: now retried once for this tenant
+    view = await settle(client, t.api_key, r["id"])
+    assert view["calls"][0]["attempts"] == 2

@@ -23,6 +23,7 @@ routes = web.RouteTableDef()
 USAGE_PARAMS = ("from", "to", "granularity", "format", "bom")
 MAX_DAYS = 366
 MAX_MONTHS = 120
+MIN_YEAR, MAX_YEAR = 1970, 2999
 
 
 def _csv(body: bytes, filename: str, bom: bool) -> web.Response:
@@ -48,10 +49,14 @@ def _date(name: str, raw: str | None, errs: list[FieldError]) -> date | None:
         errs.append(FieldError(name, "is required: a date (YYYY-MM-DD) or a month (YYYY-MM)", "required"))
         return None
     try:
-        return parse_month(raw) if len(raw) == 7 else date.fromisoformat(raw)
+        day = parse_month(raw) if len(raw) == 7 else date.fromisoformat(raw)
     except ValueError:
         errs.append(FieldError(name, "must be a date (YYYY-MM-DD) or a month (YYYY-MM)", "format"))
         return None
+    if not MIN_YEAR <= day.year <= MAX_YEAR:  # beyond, time-zone and period arithmetic overflow
+        errs.append(FieldError(name, f"must be in the years {MIN_YEAR} to {MAX_YEAR}", "range"))
+        return None
+    return day
 
 
 @routes.get("/v1/usage")
@@ -94,6 +99,8 @@ async def get_statement(request: web.Request) -> web.Response:
     _check_format(request.query, ("format", "bom"), errs)
     try:
         first = parse_month(request.match_info["month"])
+        if not MIN_YEAR <= first.year <= MAX_YEAR:
+            errs.append(FieldError("month", f"must be in the years {MIN_YEAR} to {MAX_YEAR}", "range"))
     except ValueError as exc:
         errs.append(FieldError("month", str(exc), "format"))
     if errs:

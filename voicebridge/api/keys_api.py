@@ -118,6 +118,8 @@ async def audit_log(request: web.Request) -> web.Response:
         limit = 100
     try:
         before = int(q["before"]) if "before" in q else None
+        if before is not None and not -2**63 <= before < 2**63:  # SQLite's INTEGER range
+            raise ValueError
     except ValueError:
         errs.append(FieldError("before", "must be an audit entry id", "type"))
         before = None

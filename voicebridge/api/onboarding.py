@@ -3,6 +3,8 @@ review queue, decisions and tenant settings."""
 
 from __future__ import annotations
 
+import json
+
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -134,7 +136,8 @@ async def update_tenant(request: web.Request) -> web.Response:
     data = await read_json(request, 16 * 1024)
     row = await service.update_tenant(store, request.match_info["id"], data, who.key_id)
     return json_response({**tenant_view(row, await ledger.balance(store, row["id"])),
-                          "region": row["region"], "allow_fixed_line": bool(row["allow_fixed_line"])})
+                          "region": row["region"], "allow_fixed_line": bool(row["allow_fixed_line"]),
+                          "policy": json.loads(row["policy"]) if row.get("policy") else {}})
 
 
 @routes.get("/v1/tenants/{id}/documents")
@@ -348,7 +351,15 @@ PATHS: dict[str, Any] = {
             "properties": {"level": {"type": "string", "enum": list(service.LEVELS)},
                            "timezone": {"type": "string", "description": "IANA name, e.g. Asia/Shanghai"},
                            "region": {"type": "string", "description": "ISO 3166 code, e.g. CN"},
-                           "allow_fixed_line": {"type": "boolean"}, "name": {"type": "string"}}})},
+                           "allow_fixed_line": {"type": "boolean"}, "name": {"type": "string"},
+                           "policy": {"type": "object", "additionalProperties": False,
+                                      "description": "overrides of the calling policy; {} = the service's settings",
+                                      "properties": {"retries": {"type": "integer", "minimum": 0},
+                                                     "retry_delays": {"type": "array", "items": {"type": "number"}},
+                                                     "quiet_start": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+                                                     "quiet_end": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+                                                     "max_calls_24h": {"type": "integer", "minimum": 1},
+                                                     "max_calls_30d": {"type": "integer", "minimum": 1}}}}})},
         "responses": {"200": {"description": "the tenant"}, **errors(400, 401, 403, 404, 413, 415, 422)},
     }},
     "/v1/tenants/{id}/documents": {"get": {

@@ -147,6 +147,8 @@ async def redeliver(request: web.Request) -> web.Response:
     now = utcnow()
     try:
         delivery_id = int(request.match_info["id"])
+        if not 0 < delivery_id < 2**63:  # beyond SQLite's INTEGER: no such row
+            raise ValueError
     except ValueError:
         raise not_found("delivery") from None
     async with services.store.transaction() as tx:

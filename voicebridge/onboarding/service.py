@@ -228,6 +228,35 @@ async def history(store: SqliteStore, tenant_id: str, step: str | None = None) -
             for r in rows]
 
 
+_POLICY_TYPES = {"retries": int, "retry_delays": list, "quiet_start": str, "quiet_end": str,
+                 "max_calls_24h": int, "max_calls_30d": int}
+
+
+def _check_policy(value: Any) -> tuple[dict[str, Any], list[FieldError]]:
+    """The tenant's overrides of the calling policy ({} = the service's settings)."""
+    from dataclasses import replace
+
+    from voicebridge.reminders.policy import PolicySettings
+
+    if not isinstance(value, dict):
+        return {}, [FieldError("policy", f"must be an object with any of {', '.join(_POLICY_TYPES)}", "type")]
+    errors = []
+    for k, v in value.items():
+        want = _POLICY_TYPES.get(k)
+        if want is None:
+            errors.append(FieldError(f"policy/{k}", "is not a policy setting", "unknown"))
+        elif not isinstance(v, want) or isinstance(v, bool) or (
+                want is list and not all(isinstance(d, (int, float)) and not isinstance(d, bool) for d in v)):
+            errors.append(FieldError(f"policy/{k}", f"must be {'a list of seconds' if want is list else want.__name__}",
+                                     "type"))
+    if not errors:
+        try:
+            replace(PolicySettings(), **{k: tuple(v) if isinstance(v, list) else v for k, v in value.items()})
+        except (ValueError, TypeError) as exc:
+            errors.append(FieldError("policy", str(exc), "invalid"))
+    return dict(value), errors
+
+
 def _check_settings(body: Any) -> tuple[dict[str, Any], list[FieldError]]:
     if not isinstance(body, dict) or not body:
         return {}, [FieldError("", "the body must be a JSON object with at least one setting", "type")]
@@ -259,6 +288,11 @@ def _check_settings(body: Any) -> tuple[dict[str, Any], list[FieldError]]:
                 errors.append(FieldError(key, "must be true or false", "type"))
             else:
                 out[key] = int(value)
+        elif key == "policy":
+            policy, policy_errors = _check_policy(value)
+            errors += policy_errors
+            if not policy_errors:
+                out[key] = json.dumps(policy) if policy else None
         elif key == "name":
             if not isinstance(value, str) or not value.strip() or len(value) > 128:
                 errors.append(FieldError(key, "must be 1 to 128 characters", "required"))
