@@ -258,3 +258,20 @@ async def test_long_text_is_accepted_and_the_prompt_cut(service: Any, sandbox: A
     assert row["text"] == text  # the message is kept whole
     assert "…" in row["prompt_text"] and len(row["prompt_text"]) < 300  # the spoken prompt is cut
     assert "。…" in row["prompt_text"]  # at a sentence boundary
+
+
+async def test_list_reminders_pages_newest_first(service: Any, sandbox: Any) -> None:
+    ids = []
+    for i in range(3):
+        resp = await service.post("/v1/reminders", json=body(message_id=f"m{i}"), headers=auth(sandbox.api_key))
+        ids.append((await resp.json())["id"])
+    page = await (await service.get("/v1/reminders?limit=2", headers=auth(sandbox.api_key))).json()
+    assert [r["id"] for r in page["reminders"]] == ids[:0:-1]
+    rest = await (await service.get(f"/v1/reminders?limit=2&before={page['next_before']}",
+                                    headers=auth(sandbox.api_key))).json()
+    assert [r["id"] for r in rest["reminders"]] == [ids[0]] and rest["next_before"] is None
+    one = await (await service.get("/v1/reminders?message_id=m1", headers=auth(sandbox.api_key))).json()
+    assert [r["id"] for r in one["reminders"]] == [ids[1]]
+    assert sum(one["reminders"][0]["summary"].values()) == 1
+    bad = await service.get("/v1/reminders?limit=0", headers=auth(sandbox.api_key))
+    assert bad.status == 422 and bad.content_type == "application/problem+json"

@@ -84,6 +84,43 @@ async def post_reminder(request: web.Request) -> web.Response:
     return json_response(response, status, headers={"Location": f"/v1/reminders/{response['id']}"})
 
 
+@routes.get("/v1/reminders")
+async def list_reminders(request: web.Request) -> web.Response:
+    """The tenant's reminders, newest first; ``before`` pages on, ``group_id`` / ``message_id`` filter."""
+    who = tenant_principal(request, "reminders")
+    q = request.query
+    errs = []
+    try:
+        limit = int(q.get("limit", "50"))
+        if not 1 <= limit <= 200:
+            raise ValueError
+    except ValueError:
+        errs.append(FieldError("limit", "must be a whole number from 1 to 200", "range"))
+        limit = 50
+    if errs:
+        raise Problem(422, "Invalid request", "limit: must be a whole number from 1 to 200", errs)
+    sql = "SELECT * FROM reminders WHERE tenant_id = ?"
+    params: list[Any] = [who.tenant_id]
+    for column in ("group_id", "message_id", "status"):
+        if q.get(column):
+            sql += f" AND {column} = ?"
+            params.append(q[column])
+    if q.get("before"):
+        sql += " AND (created_at, rowid) < (SELECT created_at, rowid FROM reminders WHERE id = ? AND tenant_id = ?)"
+        params += [q["before"], who.tenant_id]
+    store = request.app[SERVICES].store
+    rows = await store.fetchall(sql + " ORDER BY created_at DESC, rowid DESC LIMIT ?", (*params, limit))
+    out = []
+    for r in rows:
+        counts = await store.fetchall(
+            "SELECT status, COUNT(*) AS n FROM calls WHERE reminder_id = ? GROUP BY status", (r["id"],))
+        out.append({k: r[k] for k in ("id", "group_id", "message_id", "text", "language", "caller", "status",
+                                      "created_at", "completed_at")}
+                   | {"sender": {"user_id": r["sender_user_id"], "name": r["sender_name"]},
+                      "summary": {c["status"]: c["n"] for c in counts}})
+    return json_response({"reminders": out, "next_before": out[-1]["id"] if len(out) == limit else None})
+
+
 async def _own_reminder(request: web.Request, scope: str) -> Row:
     who = tenant_principal(request, scope)
     reminder = await callstore.get_reminder(request.app[SERVICES].store, request.match_info["id"], who.tenant_id)
@@ -123,7 +160,13 @@ async def cancel_reminder(request: web.Request) -> web.Response:
 
 
 PATHS: dict[str, Any] = {
-    "/v1/reminders": {"post": {
+    "/v1/reminders": {"get": {
+        "summary": "The tenant's reminders, newest first", "security": BEARER,
+        "parameters": [{"name": n, "in": "query", "schema": {"type": "string"}}
+                       for n in ("group_id", "message_id", "status", "before")]
+        + [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}}],
+        "responses": {"200": {"description": "reminders with per-status counts"}, **errors(401, 403, 422)},
+    }, "post": {
         "summary": "Phone the unread members of a chat message",
         "security": BEARER,
         "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
