@@ -79,7 +79,6 @@ class Dispatcher:
         carrier: Carrier,
         tts: PromptRenderer,
         settings: DispatchSettings,
-        on_call_change: Callable[[Row], Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
         hooks: Sequence[CallHook] = (),
         policy: PolicySettings | None = None,
@@ -89,7 +88,6 @@ class Dispatcher:
         self.carrier = carrier
         self.tts = tts
         self.settings = settings
-        self.on_call_change = on_call_change
         self._clock = clock
         self.hooks = list(hooks)
         self.policy = policy or PolicySettings()
@@ -121,7 +119,11 @@ class Dispatcher:
         self._accepting = False
         self._wake.set()
         if self._task is not None:
-            self._task.cancel()
+            # let the loop finish the job it is launching (so none is left marked
+            # "calling" without a call), then stop it
+            done, _ = await asyncio.wait([self._task], timeout=5.0)
+            if not done:
+                self._task.cancel()
             try:
                 await self._task
             except asyncio.CancelledError:
@@ -213,7 +215,6 @@ class Dispatcher:
                 await self._emit(tx, job, f"call.{status.value}", {"cause": cause, "until": iso(until)})
             if status.terminal and await callstore.complete_reminder_if_done(tx, job["reminder_id"]):
                 await self._emit(tx, job, "reminder.completed", {})
-        await self._notify(job["id"])
 
     async def _launch(self, job: Row) -> None:
         tenant = await get_tenant(self.store, job["tenant_id"])
@@ -266,7 +267,6 @@ class Dispatcher:
         self.dialled += 1
         task = asyncio.create_task(self._call(job, rate, max_duration, cause), name=f"call-{job['id']}")
         self._active[job["id"]] = task
-        await self._notify(job["id"])
 
     async def _call(self, job: Row, rate: int, max_duration: float, cause: str) -> None:
         try:
@@ -328,7 +328,6 @@ class Dispatcher:
                 await tx.execute("UPDATE calls SET replays = ? WHERE id = ?", (event.replays or 0, job["id"]))
             else:
                 return
-        await self._notify(job["id"])
 
     async def _finish(self, job: Row, outcome: CallOutcome) -> None:
         """One transaction: the CDR, its charge, the call's next status (terminal,
@@ -401,16 +400,3 @@ class Dispatcher:
             "call %s attempt %d: %s/%s sip=%s billable=%dms charge=%d fen",
             job["id"], attempt, outcome.status.value, outcome.cause, outcome.sip_code, outcome.billable_ms, charge.fen,
         )
-        await self._notify(job["id"])
-
-    async def _notify(self, call_id: str) -> None:
-        if self.on_call_change is None:
-            return
-        row = await callstore.get_call(self.store, call_id)
-        if row is not None:
-            try:
-                result = self.on_call_change(row)
-                if asyncio.iscoroutine(result):
-                    await result
-            except Exception:  # noqa: BLE001
-                log.exception("call change listener failed")
