@@ -180,7 +180,8 @@ async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _billing_jobs_ctx(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
-    jobs = BillingJobs(services.store, services.settings.billing, listeners=[services.arrears_changed])
+    jobs = BillingJobs(services.store, services.settings.billing, listeners=[services.arrears_changed],
+                       data_dir=services.settings.data_dir)
     services.billing_jobs = jobs
     jobs.start()
     try:

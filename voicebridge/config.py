@@ -209,7 +209,13 @@ def _coerce(name: str, tp: Any, value: Any) -> Any:
             return value
     elif tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            try:
+                number = float(value)
+            except OverflowError:
+                raise SettingsError(f"{name}: {value!r} is out of range") from None
+            if number != number or number in (float("inf"), float("-inf")):
+                raise SettingsError(f"{name}: expected a finite number, got {value!r}")
+            return number
     elif tp is str:
         if isinstance(value, str):
             return str(value)

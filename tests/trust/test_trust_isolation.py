@@ -131,7 +131,11 @@ class Walk:
 
 # -- the tables --------------------------------------------------------------------
 
-PUBLIC = {("get", "/healthz"), ("get", "/readyz"), ("get", "/v1/openapi.json"), ("get", "/metrics")}
+PUBLIC = {("get", "/healthz"), ("get", "/readyz"), ("get", "/v1/openapi.json"), ("get", "/metrics"),
+          ("get", "/console"), ("get", "/console/app.js"), ("get", "/console/style.css")}
+# /metrics labels the ledger balance gauge with tenant ids (issue 7 item 8): it shows
+# those and nothing else of a tenant's; keep it off the public network.
+PUBLIC_MAY_SHOW = {"/metrics": "tenant_id"}
 
 UrlFn = Callable[[Walk], str]
 OPERATOR: dict[tuple[str, str], tuple[UrlFn, dict[str, Any]]] = {
@@ -186,6 +190,17 @@ async def _post_reminder(w: Walk) -> None:
     rows = await w.client.server.app[SERVICES].store.fetchall(
         "SELECT id FROM cdrs WHERE tenant_id = ?", (w.b.tenant_id,))
     w.b.cdr_ids = {r["id"] for r in rows}
+
+
+@tenant_route("get", "/v1/reminders", lambda w: "/v1/reminders")
+async def _list_reminders(w: Walk) -> None:
+    for q in ("", "?limit=200", f"?message_id={MESSAGE_ID}", "?group_id=g-shared", "?status=completed",
+              f"?before={w.a.rid}", f"?before={w.a.rid}&limit=1"):
+        data = json.loads(await w.b_ok("GET", "/v1/reminders" + q))
+        if any(r["id"] == w.a.rid for r in data["reminders"]):
+            w.fail(f"B's reminder list{q} holds A's reminder")
+    if not json.loads(await w.b_ok("GET", "/v1/reminders"))["reminders"]:
+        w.fail("B sees no reminders of its own: the walk would prove nothing")
 
 
 @tenant_route("get", "/v1/reminders/{id}", lambda w: f"/v1/reminders/{w.a.rid}")
@@ -581,6 +596,16 @@ async def test_second_tenant_never_reaches_the_first_tenants_data(service: Any) 
     doc = await (await service.get("/v1/openapi.json")).json()
     ops = served_operations(doc)
     a_balance = (await w.a_json("GET", "/v1/balance"))["balance_fen"]
+
+    # public routes: no key needed, and nothing of A's in them
+    for method, path in sorted(PUBLIC & ops):
+        status, _, text = await w.call(method.upper(), path, None)
+        if status != 200:
+            w.fail(f"public {method.upper()} {path}: {status}")
+        allowed = getattr(w.a, PUBLIC_MAY_SHOW.get(path, ""), None)
+        for m in w.markers():
+            if m in text and m != allowed:
+                w.fail(f"public {method.upper()} {path} carries tenant A's {m!r}")
 
     # operator-only routes: 403 to a tenant key, the same for A's ids as for unknown ones
     for (method, path), (url_fn, kw) in sorted(OPERATOR.items()):

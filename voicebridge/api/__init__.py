@@ -11,8 +11,10 @@ from aiohttp import web
 from voicebridge.api import health, operator, reminders
 from voicebridge.api import metrics, numbers, onboarding, webhooks
 from voicebridge.api import cdrs, finance, keys_api
+from voicebridge.api import console
 
-API_MODULES = (health, metrics, reminders, operator, onboarding, numbers, webhooks, cdrs, finance, keys_api)
+API_MODULES = (health, metrics, reminders, operator, onboarding, numbers, webhooks, cdrs, finance, keys_api,
+               console)
 
 
 def build_routes() -> list[web.AbstractRouteDef]:

@@ -6,8 +6,11 @@ moment it was seen) and a column of the arrears table: ``subscription`` if a
 rent charge tipped it, ``on_demand`` otherwise. Every change of state writes an
 audit row with action ``tenant.arrears`` in the same transaction (the point
 where a webhook outbox picks transitions up), and entering ``released`` releases
-the tenant's numbers. A balance back at zero or above returns the tenant to
-``active`` at once, from any state.
+the tenant's numbers and deletes its uploaded documents' rows (the files go
+after the commit: :func:`voicebridge.onboarding.documents.remove_unreferenced_files`;
+CDRs and the ledger stay for ``billing.retention_days``, then the retention job
+purges them). A balance back at zero or above returns the tenant to ``active``
+at once, from any state.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any, Awaitable, Callable, Sequence
 
 from voicebridge.billing.arrears import ON_DEMAND, SUBSCRIPTION, ArrearsPolicy, ArrearsState
 from voicebridge.domain import iso, parse_iso, utcnow
+from voicebridge.onboarding.documents import delete_tenant_documents
 from voicebridge.store import ledger
 from voicebridge.store.sqlite import Row, SqliteStore, Tx
 from voicebridge.store.tenants import audit
@@ -39,12 +43,14 @@ class Transition:
     column: str | None
     at: str
     released_numbers: tuple[str, ...] = ()
+    deleted_documents: tuple[str, ...] = ()  # content hashes whose rows were deleted on release
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "from": self.old.value, "to": self.new.value, "balance_fen": self.balance_fen,
             "negative_since": self.negative_since, "column": self.column, "at": self.at,
             "released_numbers": list(self.released_numbers),
+            "deleted_documents": len(self.deleted_documents),
         }
 
 
@@ -113,9 +119,12 @@ async def settle(
         return None
     at = iso(now) or ""
     released: list[str] = []
+    deleted_docs: list[str] = []
     if new is ArrearsState.RELEASED:
         released = await release_numbers(tx, tenant_id, at, actor)
-    transition = Transition(tenant_id, old, new, balance, since, column, at, tuple(released))
+        # rows now, in this transaction; the files after commit (remove_unreferenced_files)
+        deleted_docs = await delete_tenant_documents(tx, tenant_id, actor=actor)
+    transition = Transition(tenant_id, old, new, balance, since, column, at, tuple(released), tuple(deleted_docs))
     await audit(tx, actor, tenant_id, AUDIT_ACTION, transition.as_dict())
     for listener in listeners:
         await listener(tx, transition)

@@ -138,7 +138,8 @@ def decode_cursor(text: str) -> tuple[str, int]:
         datetime.fromisoformat(start_at)
     except (ValueError, TypeError) as exc:
         raise ValueError("is not a cursor this API returned") from exc
-    if not isinstance(start_at, str) or not isinstance(cdr_id, int) or isinstance(cdr_id, bool):
+    if not isinstance(start_at, str) or not isinstance(cdr_id, int) or isinstance(cdr_id, bool) \
+            or not 0 <= cdr_id < 2**63:
         raise ValueError("is not a cursor this API returned")
     return start_at, cdr_id
 
@@ -147,10 +148,18 @@ def parse_instant(text: str, tz: ZoneInfo) -> datetime:
     """ISO 8601 with an offset, or a bare date (midnight in the tenant's time zone)."""
     text = text.strip()
     if len(text) == 10:
-        return datetime.combine(date.fromisoformat(text), time(0), tz)
+        return _in_range(datetime.combine(date.fromisoformat(text), time(0), tz))
     ts = datetime.fromisoformat(text)
     if ts.tzinfo is None or ts.utcoffset() is None:
         raise ValueError("needs a UTC offset, e.g. 2026-01-01T00:00:00+08:00 (or a bare date)")
+    return _in_range(ts)
+
+
+def _in_range(ts: datetime) -> datetime:
+    """Call records live between 1970 and 2999; outside that, say so (and never
+    overflow shifting a year-1 time to UTC)."""
+    if not 1970 <= ts.year <= 2999:
+        raise ValueError("must be a time between 1970 and 2999")
     return ts
 
 
@@ -218,7 +227,7 @@ def parse_query(params: Mapping[str, str], tenant: Row, *, getall: Any = None) -
     limit = DEFAULT_LIMIT
     if params.get("limit") is not None:
         raw = params["limit"]
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
             errors.append(FieldError("limit", f"must be a whole number from 1 to {MAX_LIMIT}", "range"))
         else:
             limit = int(raw)

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
+import re
 import secrets
+import time
 from pathlib import Path
 
 from voicebridge.domain import iso, utcnow
 from voicebridge.errors import FieldError, Problem, invalid
-from voicebridge.store.sqlite import Row, SqliteStore
+from voicebridge.store.sqlite import Row, SqliteStore, Tx
 from voicebridge.store.tenants import audit
 
 __all__ = ["MAX_BYTES", "CONTENT_TYPES", "KINDS", "check_content", "save_document", "get_document",
-           "list_documents", "document_path", "owned_ids"]
+           "list_documents", "document_path", "owned_ids", "delete_tenant_documents", "remove_unreferenced_files"]
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_FILENAME_CHARS = 255
@@ -100,6 +103,8 @@ async def save_document(
                     {"id": doc_id, "kind": kind, "sha256": digest, "size": len(content), "content_type": ctype})
         row = await tx.fetchone("SELECT * FROM documents WHERE id = ?", (doc_id,))
     assert row is not None
+    # a release may have removed the same bytes between our write and our commit: write them again
+    await asyncio.to_thread(_write, document_path(data_dir, digest), content)
     return row
 
 
@@ -122,3 +127,72 @@ async def owned_ids(store: SqliteStore, tenant_id: str, ids: list[str]) -> set[s
 
 def document_view(row: Row) -> dict[str, object]:
     return {k: row[k] for k in ("id", "kind", "filename", "content_type", "size", "sha256", "created_at")}
+
+
+# --- deletion on release --------------------------------------------------------------------------------------------
+
+log = logging.getLogger(__name__)
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+SWEEP_MIN_AGE = 3600.0
+"""A file nobody references is swept only when older than this: an upload writes
+its file just before its row commits."""
+
+
+async def delete_tenant_documents(tx: Tx, tenant_id: str, *, actor: str, reason: str = "released") -> list[str]:
+    """Delete every ``documents`` row of the tenant inside ``tx`` (one audit row,
+    ``document.delete``) and return the content hashes they named.
+
+    The files are not touched here (the transaction may still roll back): after
+    the commit, :func:`remove_unreferenced_files` deletes each file that no
+    other tenant's row still references.
+    """
+    rows = await tx.fetchall(
+        "SELECT id, sha256 FROM documents WHERE tenant_id = ? ORDER BY created_at, id", (tenant_id,))
+    if not rows:
+        return []
+    await tx.execute("DELETE FROM documents WHERE tenant_id = ?", (tenant_id,))
+    hashes = sorted({r["sha256"] for r in rows})
+    await audit(tx, actor, tenant_id, "document.delete",
+                {"reason": reason, "ids": [r["id"] for r in rows], "sha256": hashes})
+    return hashes
+
+
+async def remove_unreferenced_files(
+    store: SqliteStore, data_dir: Path, hashes: list[str] | tuple[str, ...] | None = None, *,
+    min_age: float = SWEEP_MIN_AGE, now: float | None = None,
+) -> list[str]:
+    """Delete document files that no ``documents`` row references; returns the hashes removed.
+
+    :param hashes: the candidates (from :func:`delete_tenant_documents`, after its
+        commit); removed whatever their age. ``None``: sweep every file under
+        ``<data_dir>/documents`` that is older than ``min_age`` seconds (this
+        catches files left when a process stopped between commit and unlink).
+    """
+    folder = data_dir / "documents"
+    if hashes is None:
+        cutoff = (time.time() if now is None else now) - min_age
+
+        def listing() -> list[str]:
+            if not folder.is_dir():
+                return []
+            out = []
+            for entry in os.scandir(folder):
+                if _SHA256.fullmatch(entry.name) and entry.is_file() and entry.stat().st_mtime <= cutoff:
+                    out.append(entry.name)
+            return out
+
+        candidates = sorted(await asyncio.to_thread(listing))
+    else:
+        candidates = sorted({h for h in hashes if _SHA256.fullmatch(h)})
+    removed: list[str] = []
+    for digest in candidates:
+        if await store.fetchone("SELECT 1 FROM documents WHERE sha256 = ? LIMIT 1", (digest,)):
+            continue  # another tenant uploaded the same bytes: keep the one copy
+        try:
+            await asyncio.to_thread(os.unlink, document_path(data_dir, digest))
+        except FileNotFoundError:
+            continue
+        removed.append(digest)
+    if removed:
+        log.info("removed %d document file(s) no tenant references", len(removed))
+    return removed

@@ -233,6 +233,8 @@ def parse_message(data: bytes) -> SipMessage:
         if colon <= 0:
             raise ValueError(f"bad header line: {line!r}")
         name = line[:colon].strip()
+        if not name or any(c in name for c in " \t\x0b\x0c"):
+            raise ValueError(f"bad header name: {line!r}")
         name = COMPACT.get(name.lower(), name) if len(name) == 1 else name
         items.append((name, line[colon + 1 :].strip()))
     headers = Headers(items)
