@@ -14,7 +14,7 @@ from aiohttp import web
 from voicebridge.api.auth import principal, tenant_principal
 from voicebridge.api.keys import SERVICES
 from voicebridge.api.openapi import BEARER, ID_PARAM, body, errors
-from voicebridge.api.problems import json_response, not_found, read_json
+from voicebridge.api.problems import json_response, not_found, query_int, read_json
 from voicebridge.domain import iso, utcnow
 from voicebridge.errors import FieldError, invalid
 from voicebridge.store.tenants import TENANT_SCOPES, audit, create_key
@@ -109,13 +109,7 @@ async def audit_log(request: web.Request) -> web.Response:
     principal(request, "operator")
     q = request.query
     errs: list[FieldError] = []
-    try:
-        limit = int(q.get("limit", "100"))
-        if not 1 <= limit <= 1000:
-            raise ValueError
-    except ValueError:
-        errs.append(FieldError("limit", "must be a whole number from 1 to 1000", "range"))
-        limit = 100
+    limit = query_int(q, "limit", 100, 1, 1000, errs)
     try:
         before = int(q["before"]) if "before" in q else None
         if before is not None and not -2**63 <= before < 2**63:  # SQLite's INTEGER range

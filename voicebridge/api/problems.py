@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
@@ -78,3 +79,14 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
         charset="utf-8",
         headers=headers,
     )
+
+
+def query_int(query: Any, name: str, default: int, low: int, high: int, errors: list[FieldError]) -> int:
+    """A whole-number query parameter in [low, high]; a bad one is added to ``errors``."""
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if re.fullmatch(r"-?[0-9]{1,19}", raw) and low <= int(raw) <= high:
+        return int(raw)
+    errors.append(FieldError(name, f"must be a whole number from {low} to {high}", "range"))
+    return default

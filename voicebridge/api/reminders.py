@@ -10,9 +10,9 @@ from voicebridge.api.openapi import BEARER, ID_PARAM, body, errors, ref
 
 from voicebridge.api.auth import tenant_principal
 from voicebridge.api.keys import SERVICES
-from voicebridge.api.problems import json_response, not_found, read_json
+from voicebridge.api.problems import json_response, not_found, query_int, read_json
 from voicebridge.domain import CallStatus, iso, utcnow
-from voicebridge.errors import FieldError, Problem
+from voicebridge.errors import FieldError, Problem, invalid
 from voicebridge.reminders.intake import accept
 from voicebridge.store import calls as callstore
 from voicebridge.store.sqlite import Row
@@ -89,16 +89,10 @@ async def list_reminders(request: web.Request) -> web.Response:
     """The tenant's reminders, newest first; ``before`` pages on, ``group_id`` / ``message_id`` filter."""
     who = tenant_principal(request, "reminders")
     q = request.query
-    errs = []
-    try:
-        limit = int(q.get("limit", "50"))
-        if not 1 <= limit <= 200:
-            raise ValueError
-    except ValueError:
-        errs.append(FieldError("limit", "must be a whole number from 1 to 200", "range"))
-        limit = 50
+    errs: list[FieldError] = []
+    limit = query_int(q, "limit", 50, 1, 200, errs)
     if errs:
-        raise Problem(422, "Invalid request", "limit: must be a whole number from 1 to 200", errs)
+        raise invalid(errs)
     sql = "SELECT * FROM reminders WHERE tenant_id = ?"
     params: list[Any] = [who.tenant_id]
     for column in ("group_id", "message_id", "status"):

@@ -10,7 +10,7 @@ from aiohttp import web
 from voicebridge.api.auth import tenant_principal
 from voicebridge.api.keys import SERVICES
 from voicebridge.api.openapi import BEARER, ID_PARAM, body, errors
-from voicebridge.api.problems import json_response, not_found, read_json
+from voicebridge.api.problems import json_response, not_found, query_int, read_json
 from voicebridge.domain import iso, utcnow
 from voicebridge.errors import FieldError, invalid
 from voicebridge.store.tenants import audit, new_id
@@ -120,13 +120,7 @@ async def deliveries(request: web.Request) -> web.Response:
     errs = []
     if state is not None and state not in ("pending", "delivered", "dead"):
         errs.append(FieldError("state", "must be pending, delivered or dead", "enum"))
-    try:
-        limit = int(request.query.get("limit", "50"))
-        if not 1 <= limit <= 500:
-            raise ValueError
-    except ValueError:
-        errs.append(FieldError("limit", "must be a whole number from 1 to 500", "range"))
-        limit = 50
+    limit = query_int(request.query, "limit", 50, 1, 500, errs)
     if errs:
         raise invalid(errs)
     sql = "SELECT * FROM outbox WHERE tenant_id = ?"
