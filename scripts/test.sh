@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-system-deps.sh --test
-python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+./scripts/pip-install.sh -e '.[test]'
 # -p no:cacheprovider keeps a read-only checkout clean; the timeout bounds every test.
 python3 -m pytest -q -p no:cacheprovider "$@"
