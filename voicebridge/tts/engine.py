@@ -69,6 +69,10 @@ class EngineSpec:
     :param rates: words per minute per language.
     :param home: a private directory used as HOME and XDG base for the engine.
     :param timeout: seconds one job may take before it counts as failed.
+    :param overrides: another engine for some languages, e.g. ``{"en": "piper"}``;
+        ``kind`` then serves the other languages only.
+    :param threads: compute threads per worker for engines that use them (piper);
+        0 lets the engine choose.
     """
 
     kind: str
@@ -76,6 +80,8 @@ class EngineSpec:
     rates: dict[str, int] = field(default_factory=dict)
     home: str | None = None
     timeout: float = 20.0
+    overrides: dict[str, str] = field(default_factory=dict)
+    threads: int = 0
 
 
 def private_env(home: str | None) -> dict[str, str]:
@@ -419,10 +425,43 @@ class EspeakCliEngine:
         return pcm, rate
 
 
+class RoutingEngine:
+    """Sends each language to its own engine (e.g. zh-CN → pyttsx3, en → piper)."""
+
+    def __init__(self, by_language: dict[str, TtsEngine]) -> None:
+        self.by_language = dict(by_language)
+
+    def synthesize(self, text: str, language: str) -> tuple[Pcm, int]:
+        engine = self.by_language.get(language)
+        if engine is None:
+            raise TtsError(f"no engine configured for language {language!r}")
+        return engine.synthesize(text, language)
+
+
+def _build_one(kind: str, spec: EngineSpec, languages: list[str]) -> TtsEngine:
+    voices = {lang: v for lang, v in spec.voices.items() if lang in languages}
+    rates = {lang: r for lang, r in spec.rates.items() if lang in languages}
+    if kind == "pyttsx3":
+        return Pyttsx3Engine(voices, rates, spec.home, spec.timeout)
+    if kind == "espeak-ng":
+        return EspeakCliEngine(voices, rates, spec.home, spec.timeout)
+    if kind == "piper":
+        from .engine_piper import LANGUAGES as PIPER_LANGUAGES
+        from .engine_piper import PiperEngine
+
+        unsupported = [lang for lang in languages if lang not in PIPER_LANGUAGES]
+        if unsupported:
+            raise TtsUnavailable(f"the piper engine speaks English only, not {', '.join(unsupported)}")
+        return PiperEngine(spec.home, spec.threads)
+    raise TtsUnavailable(f"unknown TTS engine {kind!r}; expected one of {', '.join(ENGINES)}")
+
+
 def build_engine(spec: EngineSpec) -> TtsEngine:
     """Construct the engine ``spec`` names (in the calling process)."""
-    if spec.kind == "pyttsx3":
-        return Pyttsx3Engine(spec.voices, spec.rates, spec.home, spec.timeout)
-    if spec.kind == "espeak-ng":
-        return EspeakCliEngine(spec.voices, spec.rates, spec.home, spec.timeout)
-    raise TtsUnavailable(f"unknown TTS engine {spec.kind!r}; expected one of {', '.join(ENGINES)}")
+    if not spec.overrides:
+        return _build_one(spec.kind, spec, list(spec.voices))
+    kinds: dict[str, list[str]] = {}
+    for lang in spec.voices:
+        kinds.setdefault(spec.overrides.get(lang, spec.kind), []).append(lang)
+    engines = {kind: _build_one(kind, spec, langs) for kind, langs in kinds.items()}
+    return RoutingEngine({lang: engines[kind] for kind, langs in kinds.items() for lang in langs})

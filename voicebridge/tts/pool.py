@@ -83,7 +83,11 @@ class EnginePool:
         async with self._lock:
             if self._executor is None:
                 self._executor = self._new_executor()
-        await asyncio.gather(*(self.synthesize("ok", next(iter(self.spec.voices))) for _ in range(self.workers)))
+        # One probe per worker; a language with its own engine gets a probe too.
+        languages = [next(iter(self.spec.voices))]
+        languages += [lang for lang in self.spec.overrides if lang not in languages]
+        for language in languages:
+            await asyncio.gather(*(self.synthesize("ok", language) for _ in range(self.workers)))
 
     async def _replace(self, generation: int) -> None:
         async with self._lock:

