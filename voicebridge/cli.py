@@ -277,6 +277,7 @@ def cmd_tts_say(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from voicebridge.config import SettingsError
+    from voicebridge.errors import Problem
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -293,5 +294,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"voicebridge: bad setting: {exc}", file=sys.stderr)
         return 2
+    except Problem as problem:  # refused by the same rules as the API
+        fields = "".join(f"\n  {e.field}: {e.message}" for e in problem.errors)
+        print(f"voicebridge {args.command}: {problem.title}: {problem.detail}{fields}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from voicebridge.errors import Problem
 from voicebridge.store import ledger
-from voicebridge.store.sqlite import Row, SqliteStore
+from voicebridge.store.sqlite import Row, SqliteStore, Tx
 from voicebridge.store.tenants import (
     TENANT_SCOPES,
     add_pool_numbers,
     audit,
     create_key,
     create_tenant,
-    issue_number,
+    issue_numbers,
     set_step,
 )
 
 SANDBOX_BALANCE_FEN = 10_000
-# The simulator's own pool: Beijing fixed lines that only the built-in simulator answers for.
-SIMULATOR_POOL = tuple((f"+8610588800{n:02d}", "Beijing") for n in range(1, 21))
+# Sandbox tenants call from the simulator's own numbers, Beijing fixed lines
+# +86 10 5888 0001 … 9999, one per sandbox tenant; never from a carrier's number.
+SIMULATOR_PREFIX = "+86105888"
+SIMULATOR_NUMBERS = 9999
 ONBOARDING_STEPS = ("activation", "filing", "number_order")
 
 
@@ -44,15 +47,25 @@ async def new_tenant(
         if sandbox:
             for step in ONBOARDING_STEPS:
                 await set_step(tx, tenant["id"], step, "approved", {"sandbox": True})
-            await add_pool_numbers(tx, list(SIMULATOR_POOL))
-            issued = await issue_number(tx, tenant["id"], "call_notify")
-            if issued is None:
-                raise RuntimeError("the number pool is empty: load numbers before creating sandbox tenants")
-            number = issued["e164"]
+            number = await _free_simulator_number(tx)
+            await add_pool_numbers(tx, [(number, "Beijing")])
+            await issue_numbers(tx, tenant["id"], [number], "call_notify")
             await ledger.add_entry(tx, tenant["id"], ledger.TOPUP, SANDBOX_BALANCE_FEN, f"sandbox:{tenant['id']}",
                                    reason="sandbox trial balance")
         await audit(tx, actor, tenant["id"], "tenant.create", {"name": name, "sandbox": sandbox, "number": number})
     return NewTenant(tenant, api_key, number)
+
+
+async def _free_simulator_number(tx: Tx) -> str:
+    rows = await tx.fetchall("SELECT e164 FROM numbers WHERE e164 LIKE ? AND status != 'pool'",
+                             (SIMULATOR_PREFIX + "%",))
+    taken = {r["e164"] for r in rows}
+    for n in range(1, SIMULATOR_NUMBERS + 1):
+        e164 = f"{SIMULATOR_PREFIX}{n:04d}"
+        if e164 not in taken:
+            return e164
+    raise Problem(409, "No sandbox numbers left", f"all {SIMULATOR_NUMBERS} simulator numbers are issued",
+                  type="https://voicebridge.dev/problems/pool-empty")
 
 
 async def operator_key(store: SqliteStore, secret: bytes, actor: str = "cli") -> str:

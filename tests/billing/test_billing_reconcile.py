@@ -12,7 +12,7 @@ import pytest
 
 from voicebridge.api.keys import SERVICES
 from voicebridge.store import ledger
-from voicebridge.store.tenants import issue_number
+from voicebridge.store.tenants import add_pool_numbers, issue_numbers
 from voicebridge.tenancy import new_tenant
 
 
@@ -30,8 +30,9 @@ async def test_load_then_reconcile(service: Any, sandbox: Any, capsys: pytest.Ca
     payer = await new_tenant(store, services.secret, "Payer Co", level="V3")
     async with store.transaction() as tx:
         await ledger.add_entry(tx, payer.tenant["id"], ledger.TOPUP, 5000, "pay-1")
-        number = await issue_number(tx, payer.tenant["id"], "call_notify")
-        assert number is not None
+        number = {"e164": "+861062345678"}
+        await add_pool_numbers(tx, [(number["e164"], "Beijing")])
+        assert await issue_numbers(tx, payer.tenant["id"], [number["e164"]], "call_notify") == 1
         issued = datetime.now(timezone.utc) - timedelta(days=95)
         await tx.execute("UPDATE numbers SET issued_at = ? WHERE e164 = ?",
                          (issued.isoformat(timespec="milliseconds"), number["e164"]))

@@ -275,3 +275,16 @@ async def test_list_reminders_pages_newest_first(service: Any, sandbox: Any) -> 
     assert sum(one["reminders"][0]["summary"].values()) == 1
     bad = await service.get("/v1/reminders?limit=0", headers=auth(sandbox.api_key))
     assert bad.status == 422 and bad.content_type == "application/problem+json"
+
+
+async def test_sandboxes_get_their_own_simulator_numbers_never_a_carriers(service: Any) -> None:
+    from voicebridge.store.tenants import add_pool_numbers
+    from voicebridge.tenancy import SIMULATOR_PREFIX, new_tenant
+
+    services = service.server.app[SERVICES]
+    async with services.store.transaction() as tx:
+        await add_pool_numbers(tx, [("+861012345678", "Beijing")])  # a carrier's number in the pool
+    numbers = [(await new_tenant(services.store, services.secret, f"S{i}", sandbox=True)).number for i in range(25)]
+    assert len(set(numbers)) == 25 and all(n.startswith(SIMULATOR_PREFIX) for n in numbers)
+    row = await services.store.fetchone("SELECT status FROM numbers WHERE e164 = '+861012345678'")
+    assert row == {"status": "pool"}

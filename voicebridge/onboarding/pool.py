@@ -15,12 +15,11 @@ from voicebridge.errors import Problem
 from voicebridge.numbers.callerid import city_key
 from voicebridge.numbers.e164 import city_of
 from voicebridge.store.sqlite import Row, SqliteStore, Tx
-from voicebridge.store.tenants import audit
+from voicebridge.store.tenants import SERVICE_TYPES, audit, issue_numbers
 
 __all__ = ["SERVICE_TYPES", "NUMBER_ACTIONS", "number_keys", "allocate", "change_status", "list_numbers",
            "pool_numbers", "NUMBER_FIELDS"]
 
-SERVICE_TYPES = {"call_notify": "voice_notification", "welink": "enterprise_calling"}
 NUMBER_STATUSES = ("pool", "in_use", "paused", "released")
 NUMBER_ACTIONS: dict[str, tuple[frozenset[str], str]] = {
     "pause": (frozenset({"in_use"}), "paused"),
@@ -58,14 +57,8 @@ async def allocate(
             type="https://voicebridge.dev/problems/pool-empty",
             extra={"city": city, "available": len(found), "quantity": quantity},
         )
-    now = iso(utcnow())
     taken = found[:quantity]
-    for e164 in taken:
-        await tx.execute(
-            "UPDATE numbers SET tenant_id = ?, app_name = ?, service_type = ?, status = 'in_use', ordered_at = ?, "
-            "issued_at = ?, released_at = NULL WHERE e164 = ? AND status = 'pool'",
-            (tenant_id, app_name, SERVICE_TYPES[app_name], ordered_at or now, now, e164),
-        )
+    await issue_numbers(tx, tenant_id, taken, app_name, ordered_at)
     await audit(tx, actor, tenant_id, "number.issue", {"numbers": taken, "app_name": app_name, "city": city})
     marks = ", ".join("?" for _ in taken)
     return await tx.fetchall(f"SELECT * FROM numbers WHERE e164 IN ({marks}) ORDER BY e164", tuple(taken))

@@ -84,24 +84,21 @@ async def add_pool_numbers(tx: Tx, numbers: list[tuple[str, str]], number_type: 
     return added
 
 
-async def issue_number(tx: Tx, tenant_id: str, app_name: str, city: str | None = None) -> Row | None:
-    """Take one pool number (in ``city`` if given) and issue it to the tenant."""
-    row = None
-    if city:
-        row = await tx.fetchone(
-            "SELECT e164 FROM numbers WHERE status = 'pool' AND city = ? ORDER BY e164 LIMIT 1", (city,)
-        )
-    if row is None:
-        row = await tx.fetchone("SELECT e164 FROM numbers WHERE status = 'pool' ORDER BY e164 LIMIT 1")
-    if row is None:
-        return None
+SERVICE_TYPES = {"call_notify": "voice_notification", "welink": "enterprise_calling"}
+
+
+async def issue_numbers(tx: Tx, tenant_id: str, e164s: list[str], app_name: str, ordered_at: str | None = None) -> int:
+    """Issue these pool numbers to the tenant and stamp the issue time (rent starts
+    that day). Returns how many were still in the pool and are now issued."""
     now = iso(utcnow())
-    await tx.execute(
-        "UPDATE numbers SET tenant_id = ?, app_name = ?, service_type = ?, status = 'in_use', "
-        "ordered_at = COALESCE(ordered_at, ?), issued_at = ? WHERE e164 = ?",
-        (tenant_id, app_name, "voice_notification" if app_name == "call_notify" else "enterprise_calling", now, now, row["e164"]),
-    )
-    return await tx.fetchone("SELECT * FROM numbers WHERE e164 = ?", (row["e164"],))
+    issued = 0
+    for e164 in e164s:
+        issued += await tx.execute(
+            "UPDATE numbers SET tenant_id = ?, app_name = ?, service_type = ?, status = 'in_use', ordered_at = ?, "
+            "issued_at = ?, released_at = NULL WHERE e164 = ? AND status = 'pool'",
+            (tenant_id, app_name, SERVICE_TYPES[app_name], ordered_at or now, now, e164),
+        )
+    return issued
 
 
 async def tenant_numbers(store: SqliteStore | Tx, tenant_id: str, status: str | None = None) -> list[Row]:
