@@ -98,6 +98,18 @@ class Outcome(str, enum.Enum):
         return CallStatus(self.value)
 
 
+class LedgerKind(str, enum.Enum):
+    """What a prepaid-ledger entry is; the store and billing share this one list."""
+
+    TOPUP = "topup"
+    CALL_CHARGE = "call_charge"
+    RENT = "rent"
+    ADJUSTMENT = "adjustment"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 class HangupBy(str, enum.Enum):
     CALLER = "caller"  # voicebridge hung up (end of prompt, max duration, shutdown)
     CALLEE = "callee"  # the far end hung up or refused

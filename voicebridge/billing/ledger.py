@@ -6,25 +6,17 @@ charges, rent) negative, adjustments either way. The balance is the sum.
 
 from __future__ import annotations
 
-import enum
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Mapping
 
-from voicebridge.domain import Fen
+from voicebridge.domain import Fen, LedgerKind
 
 __all__ = ["EntryKind", "LedgerEntry", "LedgerTotals", "balance", "reconcile", "totals"]
 
 
-class EntryKind(str, enum.Enum):
-    TOPUP = "topup"
-    CALL_CHARGE = "call_charge"
-    RENT = "rent"
-    ADJUSTMENT = "adjustment"
-
-    def __str__(self) -> str:
-        return self.value
+EntryKind = LedgerKind  # the kinds live in domain.py, shared with the store
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from voicebridge.domain import Fen, iso, utcnow
+from voicebridge.domain import Fen, LedgerKind, iso, utcnow
 from voicebridge.store.sqlite import Row, SqliteStore, Tx
 
-TOPUP = "topup"
-CALL_CHARGE = "call_charge"
-RENT = "rent"
-ADJUSTMENT = "adjustment"
-KINDS = (TOPUP, CALL_CHARGE, RENT, ADJUSTMENT)
+TOPUP = LedgerKind.TOPUP.value
+CALL_CHARGE = LedgerKind.CALL_CHARGE.value
+RENT = LedgerKind.RENT.value
+ADJUSTMENT = LedgerKind.ADJUSTMENT.value
+KINDS = tuple(k.value for k in LedgerKind)
 
 
 async def add_entry(
