@@ -119,14 +119,17 @@ async def test_quiet_hours_defer_unless_urgent(aiohttp_client: Any, make_setting
     assert view["calls"][0]["status"] == "busy"
 
 
-async def test_callee_limit_blocks_and_costs_nothing(aiohttp_client: Any, make_settings: Any) -> None:
-    client, t = await start(aiohttp_client, make_settings, max_calls_24h=2)
+@pytest.mark.parametrize("limits, rule", [({"max_calls_24h": 2}, "callee_limit_24h"),
+                                          ({"max_calls_24h": 10, "max_calls_30d": 2}, "callee_limit_30d")])
+async def test_callee_limit_blocks_and_costs_nothing(aiohttp_client: Any, make_settings: Any, limits: dict,
+                                                     rule: str) -> None:
+    client, t = await start(aiohttp_client, make_settings, **limits)
     views = []
     for i in range(3):
         r = await post(client, t.api_key, body(f"m{i}", ["13800138005"]))
         views.append(await settle(client, t.api_key, r["id"]))
     assert [v["calls"][0]["status"] for v in views] == ["busy", "busy", "blocked"]
-    assert views[2]["calls"][0]["cause"] == "callee_limit_24h"
+    assert views[2]["calls"][0]["cause"] == rule
     assert views[2]["calls"][0]["attempts"] == 0 and views[2]["calls"][0]["charge_fen"] == 0
 
 

@@ -226,9 +226,12 @@ class Dispatcher:
             if until is not None:
                 await self._hold(job, CallStatus.DEFERRED, "quiet_hours", until)
                 return
-        for limit, window, rule in ((policy.max_calls_24h, timedelta(hours=24), "callee_limit_24h"),
-                                    (policy.max_calls_30d, timedelta(days=30), "callee_limit_30d")):
-            if await callstore.recent_attempts(self.store, job["tenant_id"], job["phone"], iso(now - window) or "") >= limit:
+        day, month = await callstore.recent_attempts(
+            self.store, job["tenant_id"], job["phone"], iso(now - timedelta(hours=24)) or "",
+            iso(now - timedelta(days=30)) or "")
+        for count, limit, rule in ((day, policy.max_calls_24h, "callee_limit_24h"),
+                                   (month, policy.max_calls_30d, "callee_limit_30d")):
+            if count >= limit:
                 await self._hold(job, CallStatus.BLOCKED, rule)
                 return
         rate = int(tenant["rate_fen_per_min"])
@@ -335,7 +338,7 @@ class Dispatcher:
         tenant = await get_tenant(self.store, job["tenant_id"])
         assert tenant is not None
         rate = int(tenant["rate_fen_per_min"])
-        charge = rate_call(outcome.billable_ms, rate) if outcome.status is Outcome.ANSWERED else rate_call(0, rate)
+        charge = rate_call(outcome.billable_ms if outcome.status is Outcome.ANSWERED else 0, rate)
         attempt = int(job["attempts"])
         now = self.now()
         cdr = {

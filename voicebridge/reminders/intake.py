@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from voicebridge.domain import CallStatus, iso, utcnow
+from voicebridge.domain import CallStatus, iso, parse_iso, utcnow
 from voicebridge.errors import FieldError, Problem, invalid
 from voicebridge.numbers.callerid import OwnedNumber, choose_caller_for_reminder
 from voicebridge.numbers.e164 import InvalidPhone, parse_phone
@@ -188,7 +188,7 @@ async def accept(
     if admit is not None:
         admit(len(request.recipients))  # rate limits: may refuse before anything is stored
     numbers = await ready_to_call(store, tenant)
-    owned = [OwnedNumber(n["e164"], n["city"], _dt(n["issued_at"])) for n in numbers]
+    owned = [OwnedNumber(n["e164"], n["city"], parse_iso(n["issued_at"]) or utcnow()) for n in numbers]
     caller = choose_caller_for_reminder(owned, [r.phone for r in request.recipients]) or numbers[0]["e164"]
     now = iso(utcnow())
     reminder_id = new_id("rm")
@@ -257,8 +257,3 @@ async def accept(
         await callstore.insert_reminder(tx, reminder, calls)
     return 202, response, reminder
 
-
-def _dt(text: str | None):  # noqa: ANN202 - small adapter
-    from voicebridge.domain import parse_iso
-
-    return parse_iso(text) or utcnow()

@@ -140,14 +140,18 @@ async def already_called(tx: Tx, tenant_id: str, group_id: str, message_id: str,
     return {r["user_id"] for r in rows}
 
 
-async def recent_attempts(store: SqliteStore | Tx, tenant_id: str, callee: str, since: str) -> int:
-    """Attempts dialled to ``callee`` since ``since``: finished (CDRs) and in flight."""
-    done = await store.fetchone(
-        "SELECT COUNT(*) AS n FROM cdrs WHERE tenant_id = ? AND callee = ? AND start_at >= ?",
-        (tenant_id, callee, since),
+async def recent_attempts(store: SqliteStore | Tx, tenant_id: str, callee: str, since_day: str,
+                          since_month: str) -> tuple[int, int]:
+    """Attempts dialled to ``callee`` since each time (finished ones from the CDRs,
+    plus those in flight), in one query: (since_day, since_month)."""
+    row = await store.fetchone(
+        "SELECT COALESCE(SUM(start_at >= ?), 0) AS day, COUNT(*) AS month FROM cdrs "
+        "WHERE tenant_id = ? AND callee = ? AND start_at >= ?",
+        (since_day, tenant_id, callee, since_month),
     )
     live = await store.fetchone(
         "SELECT COUNT(*) AS n FROM calls WHERE tenant_id = ? AND phone = ? AND status IN ('calling', 'ringing', 'answered')",
         (tenant_id, callee),
     )
-    return int(done["n"] if done else 0) + int(live["n"] if live else 0)
+    n = int(live["n"]) if live else 0
+    return (int(row["day"]) + n, int(row["month"]) + n) if row else (n, n)
