@@ -9,11 +9,9 @@ The webhook receiver runs in this test process, so it outlives the kill.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
@@ -25,7 +23,7 @@ import pytest
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_restart_recovery import POLICY, free_port, http, start  # noqa: E402
+from test_restart_recovery import free_port, http, prepare, start  # noqa: E402
 
 IN_FLIGHT = 200
 
@@ -65,17 +63,12 @@ class Receiver(threading.Thread):
 
 @pytest.mark.timeout(240)
 def test_kill_9_with_200_calls_in_progress(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    config = tmp_path / "vb.toml"
-    config.write_text(
+    data_dir, config, key = prepare(
+        tmp_path,
         f"[dialer]\nchannels = {IN_FLIGHT}\ncalls_per_second = 400.0\nring_timeout = 60.0\npoll_interval = 0.05\n"
         "replay_wait = 0.5\n[webhooks]\nbase_delay = 0.2\npoll_interval = 0.2\n[limits]\nrequests_per_second = 1000.0\n"
-        "request_burst = 1000.0\n" + POLICY
+        "request_burst = 1000.0\n",
     )
-    out = subprocess.run([sys.executable, "-m", "voicebridge", "tenant", "create", "Crash Co", "--sandbox", "--json",
-                          "--data-dir", str(data_dir)], check=True, capture_output=True, text=True)
-    key = json.loads(out.stdout)["api_key"]
     receiver = Receiver()
     receiver.start()
     assert receiver.ready.wait(10)

@@ -62,29 +62,35 @@ def start(data_dir: Path, port: int, config: Path) -> subprocess.Popen:
     raise AssertionError("service did not become ready")
 
 
-@pytest.mark.timeout(120)
-def test_kill_and_restart(tmp_path: Path) -> None:
+def prepare(tmp_path: Path, config_text: str) -> tuple[Path, Path, str]:
+    """A data dir with a sandbox tenant (made by the CLI, as an operator would)
+    and a config file; returns (data_dir, config, the tenant's API key)."""
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     config = tmp_path / "vb.toml"
-    # two channels and long rings: two calls in flight, the rest queued, when we kill
-    config.write_text("[dialer]\nchannels = 2\nring_timeout = 20.0\npoll_interval = 0.05\n"
-                      "[server]\ndrain_seconds = 2.0\n" + POLICY)
-    out = subprocess.run([sys.executable, "-m", "voicebridge", "tenant", "create", "Crash Co", "--sandbox", "--json",
+    config.write_text(config_text + POLICY)
+    out = subprocess.run([sys.executable, "-m", "voicebridge", "tenant", "create", "Test Co", "--sandbox", "--json",
                           "--data-dir", str(data_dir)], check=True, capture_output=True, text=True)
-    tenant = json.loads(out.stdout)
+    return data_dir, config, json.loads(out.stdout)["api_key"]
+
+
+@pytest.mark.timeout(120)
+def test_kill_and_restart(tmp_path: Path) -> None:
+    # two channels and long rings: two calls in flight, the rest queued, when we kill
+    data_dir, config, key = prepare(tmp_path, "[dialer]\nchannels = 2\nring_timeout = 20.0\npoll_interval = 0.05\n"
+                                              "[server]\ndrain_seconds = 2.0\n")
     port = free_port()
     proc = start(data_dir, port, config)
     try:
         recipients = [{"user_id": f"u{i}", "phone": f"1380013{i:03d}6"} for i in range(6)]  # 6 = ring, never answer
-        status, accepted = http("POST", f"http://127.0.0.1:{port}/v1/reminders", tenant["api_key"], {
+        status, accepted = http("POST", f"http://127.0.0.1:{port}/v1/reminders", key, {
             "group_id": "g", "message_id": "m", "sender": {"user_id": "s", "name": "S"}, "text": "测试",
             "recipients": recipients})
         assert status == 202
         rid = accepted["id"]
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            _, view = http("GET", f"http://127.0.0.1:{port}/v1/reminders/{rid}", tenant["api_key"])
+            _, view = http("GET", f"http://127.0.0.1:{port}/v1/reminders/{rid}", key)
             if sum(c["status"] == "ringing" for c in view["calls"]) == 2:
                 break
             time.sleep(0.1)
@@ -101,7 +107,7 @@ def test_kill_and_restart(tmp_path: Path) -> None:
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            _, view = http("GET", f"http://127.0.0.1:{port}/v1/reminders/{rid}", tenant["api_key"])
+            _, view = http("GET", f"http://127.0.0.1:{port}/v1/reminders/{rid}", key)
             if view["status"] != "active":
                 break
             time.sleep(0.2)
@@ -124,14 +130,9 @@ def test_kill_and_restart(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(90)
 def test_sigterm_drains_then_hangs_up_and_writes_every_cdr(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    config = tmp_path / "vb.toml"
-    config.write_text("[dialer]\nchannels = 10\nring_timeout = 60.0\npoll_interval = 0.05\nreplay_wait = 0.3\n"
-                      "[server]\ndrain_seconds = 1.5\n" + POLICY)
-    out = subprocess.run([sys.executable, "-m", "voicebridge", "tenant", "create", "Term Co", "--sandbox", "--json",
-                          "--data-dir", str(data_dir)], check=True, capture_output=True, text=True)
-    key = json.loads(out.stdout)["api_key"]
+    data_dir, config, key = prepare(
+        tmp_path, "[dialer]\nchannels = 10\nring_timeout = 60.0\npoll_interval = 0.05\nreplay_wait = 0.3\n"
+                  "[server]\ndrain_seconds = 1.5\n")
     port = free_port()
     proc = start(data_dir, port, config)
     recipients = [{"user_id": f"u{i}", "phone": f"1380013{i:03d}6"} for i in range(4)]  # ring for ever
@@ -146,7 +147,6 @@ def test_sigterm_drains_then_hangs_up_and_writes_every_cdr(tmp_path: Path) -> No
         if sum(c["status"] in ("ringing", "answered") for c in view["calls"]) == 5:
             break
         time.sleep(0.1)
-    t0 = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=40) == 0
     import sqlite3
@@ -155,6 +155,6 @@ def test_sigterm_drains_then_hangs_up_and_writes_every_cdr(tmp_path: Path) -> No
     rows = db.execute("SELECT callee, status, cause FROM cdrs").fetchall()
     assert len(rows) == 5, rows  # every call in flight left its CDR
     ringing = [r for r in rows if r[0].endswith("6")]
+    # hung up by the shutdown, not left to ring out their 60 s timeout
     assert all((s, c) == ("cancelled", "shutdown") for _, s, c in ringing), rows
-    assert time.monotonic() - t0 < 30  # the ringing calls did not run to their 60 s timeout
     assert db.execute("SELECT COUNT(*) FROM calls WHERE status IN ('calling', 'ringing', 'answered')").fetchone()[0] == 0
