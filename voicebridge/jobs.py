@@ -92,6 +92,7 @@ async def purge_tenant(tx: Tx, tenant_id: str, released: datetime, now: datetime
         await tx.execute("DELETE FROM ledger WHERE kind = ? AND reference = ?", (ledger.ADJUSTMENT, carry_ref))
         await ledger.add_entry(tx, tenant_id, ledger.ADJUSTMENT, total, carry_ref,
                                reason="retention purge: balance carried forward", at=iso(now))
+        await ledger.recount(tx, tenant_id)  # the running balance follows the deleted entries
     if not any(deleted.values()):
         return None
     purge = Purge(tenant_id, iso(released) or "", deleted, total)

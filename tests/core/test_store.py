@@ -52,3 +52,18 @@ async def test_close_twice_is_fine(tmp_path: Path) -> None:
     await store.connect()
     await store.close()
     await store.close()
+
+
+async def test_running_balance_follows_every_entry(tmp_path: Path) -> None:
+    async with SqliteStore.open(tmp_path / "vb.sqlite3") as store:
+        async with store.transaction() as tx:
+            tenant = await create_tenant(tx, "A")
+            await ledger.add_entry(tx, tenant["id"], ledger.TOPUP, 1000, "pay-1")
+            await ledger.add_entry(tx, tenant["id"], ledger.CALL_CHARGE, -36, "cdr:c1:1")
+            await ledger.add_entry(tx, tenant["id"], ledger.CALL_CHARGE, -36, "cdr:c1:1")  # a repeat adds nothing
+            await ledger.add_entry(tx, tenant["id"], ledger.RENT, -3000, "rent:n1:2026-01-01")
+        assert await ledger.balance(store, tenant["id"]) == await ledger.summed_balance(store, tenant["id"]) == -2036
+        async with store.transaction() as tx:  # a purge deletes entries, then recounts
+            await tx.execute("DELETE FROM ledger WHERE kind = 'rent'")
+            assert await ledger.recount(tx, tenant["id"]) == 964
+        assert await ledger.balance(store, tenant["id"]) == 964

@@ -37,9 +37,7 @@ async def metrics(request: web.Request) -> web.Response:
     out.family("voicebridge_webhook_backlog", "gauge", "Webhook deliveries pending", [({}, backlog)])
     dead = await store.fetchone("SELECT COUNT(*) AS n FROM outbox WHERE state = 'dead'")
     out.family("voicebridge_webhook_dead", "gauge", "Webhook deliveries that gave up", [({}, dead["n"] if dead else 0)])
-    balances = await store.fetchall(
-        "SELECT t.id AS tenant, COALESCE(SUM(l.amount_fen), 0) AS b FROM tenants t "
-        "LEFT JOIN ledger l ON l.tenant_id = t.id GROUP BY t.id ORDER BY t.id")
+    balances = await store.fetchall("SELECT id AS tenant, balance_fen AS b FROM tenants ORDER BY id")
     out.family("voicebridge_ledger_balance_fen", "gauge", "Prepaid balance per tenant, in fen",
                [({"tenant": r["tenant"]}, r["b"]) for r in balances])
     return web.Response(text=out.text(), content_type="text/plain", charset="utf-8",

@@ -138,7 +138,7 @@ async def settle_all(
     """The periodic check: every tenant that is negative or not active."""
     rows = await store.fetchall(
         "SELECT t.id FROM tenants t WHERE t.arrears_state != 'active' OR "
-        "(SELECT COALESCE(SUM(amount_fen), 0) FROM ledger l WHERE l.tenant_id = t.id) < 0 ORDER BY t.id"
+        "t.balance_fen < 0 ORDER BY t.id"
     )
     made: list[Transition] = []
     for row in rows:

@@ -24,6 +24,7 @@ from voicebridge.billing.ledger import EntryKind, LedgerEntry, reconcile, totals
 from voicebridge.billing.rating import rate_call
 from voicebridge.billing.rent_charges import parse_rent_reference
 from voicebridge.domain import iso, parse_iso, utcnow
+from voicebridge.store import ledger as ledger_store
 from voicebridge.store.sqlite import Row, SqliteStore
 
 __all__ = ["Statement", "month_range", "reconcile_tenant", "statement", "usage"]
@@ -230,8 +231,10 @@ async def reconcile_tenant(store: SqliteStore, tenant: Row, now: datetime | None
         cdr_count += 1
     problems += reconcile(entries, cdr_charges)
     sums = totals(entries)
-    row = await store.fetchone("SELECT COALESCE(SUM(amount_fen), 0) AS b FROM ledger WHERE tenant_id = ?", (tid,))
-    balance = int(row["b"]) if row else 0
+    balance = await ledger_store.summed_balance(store, tid)
+    running = await ledger_store.balance(store, tid)
+    if running != balance:
+        problems.append(f"running balance {running} fen != sum of the ledger entries {balance} fen")
     if balance != sums.balance:
         problems.append(f"balance {balance} fen != top-ups {sums.topups} - call charges {sums.call_charges} "
                         f"- rent {sums.rent} + adjustments {sums.adjustments} = {sums.balance} fen")

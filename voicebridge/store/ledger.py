@@ -25,12 +25,28 @@ async def add_entry(
         "INSERT OR IGNORE INTO ledger(tenant_id, kind, amount_fen, reference, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)",
         (tenant_id, kind, amount_fen, reference, reason, at or iso(utcnow())),
     )
+    if changed == 1:
+        await tx.execute("UPDATE tenants SET balance_fen = balance_fen + ? WHERE id = ?", (amount_fen, tenant_id))
     return changed == 1
 
 
 async def balance(store: SqliteStore | Tx, tenant_id: str) -> Fen:
+    """The running balance kept with every entry (one row read, whatever the history)."""
+    row = await store.fetchone("SELECT balance_fen FROM tenants WHERE id = ?", (tenant_id,))
+    return int(row["balance_fen"]) if row else 0
+
+
+async def summed_balance(store: SqliteStore | Tx, tenant_id: str) -> Fen:
+    """The balance as the sum of the entries: the truth the running balance must equal."""
     row = await store.fetchone("SELECT COALESCE(SUM(amount_fen), 0) AS b FROM ledger WHERE tenant_id = ?", (tenant_id,))
     return int(row["b"]) if row else 0
+
+
+async def recount(tx: Tx, tenant_id: str) -> Fen:
+    """Set the running balance from the entries (after entries are deleted by a purge)."""
+    total = await summed_balance(tx, tenant_id)
+    await tx.execute("UPDATE tenants SET balance_fen = ? WHERE id = ?", (total, tenant_id))
+    return total
 
 
 async def entries(store: SqliteStore | Tx, tenant_id: str) -> list[Row]:
