@@ -170,3 +170,17 @@ async def test_webhook_input_is_checked(service: Any, sandbox: Any) -> None:
         resp = await service.post("/v1/webhooks", json=bad, headers=h)
         assert resp.status == 422
         assert field in [e["field"] for e in (await resp.json())["errors"]]
+
+
+async def test_reminder_callback_url_gets_its_events(service: Any, sandbox: Any) -> None:
+    rx = Receiver()
+    server = await receiver_server(rx)
+    try:
+        resp = await service.post("/v1/reminders", headers={"Authorization": f"Bearer {sandbox.api_key}"}, json={
+            "group_id": "g", "message_id": "m", "sender": {"user_id": "s", "name": "S"}, "text": "测试",
+            "callback_url": str(server.make_url("/hook")), "recipients": [{"user_id": "u", "phone": "13800138005"}]})
+        assert resp.status == 202
+        await until(lambda: "reminder.completed" in rx.events())
+        assert rx.events() == ["call.calling", "call.completed", "reminder.completed"]  # busy: no ringing
+    finally:
+        await server.close()

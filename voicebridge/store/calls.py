@@ -49,7 +49,8 @@ async def get_call(store: SqliteStore | Tx, call_id: str) -> Row | None:
 async def due_calls(store: SqliteStore, now: str, limit: int) -> list[Row]:
     """Queued or deferred jobs whose time has come, oldest first."""
     return await store.fetchall(
-        "SELECT c.*, r.caller AS caller, r.prompt_text AS prompt_text, r.language AS language, r.urgent AS urgent "
+        "SELECT c.*, r.caller AS caller, r.prompt_text AS prompt_text, r.language AS language, r.urgent AS urgent, "
+        "r.callback_url AS callback_url "
         "FROM calls c JOIN reminders r ON r.id = c.reminder_id "
         "WHERE c.status IN ('queued', 'deferred') AND c.next_attempt_at <= ? "
         "ORDER BY c.next_attempt_at, c.reminder_id, c.seq LIMIT ?",
@@ -110,7 +111,8 @@ async def complete_reminder_if_done(tx: Tx, reminder_id: str) -> bool:
 async def in_flight(store: SqliteStore | Tx) -> list[Row]:
     """Calls that a previous process was dialling when it stopped."""
     return await store.fetchall(
-        "SELECT c.*, r.caller AS caller FROM calls c JOIN reminders r ON r.id = c.reminder_id "
+        "SELECT c.*, r.caller AS caller, r.callback_url AS callback_url FROM calls c "
+        "JOIN reminders r ON r.id = c.reminder_id "
         f"WHERE c.status IN ({', '.join('?' for _ in LIVE_DIALLING)})",
         LIVE_DIALLING,
     )

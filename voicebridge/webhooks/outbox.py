@@ -73,7 +73,7 @@ class WebhookHook:
         self.wake: Callable[[], None] | None = None
 
     async def call_event(self, tx: Tx, job: Row, event: str, data: dict[str, Any]) -> None:
-        reminder = await tx.fetchone("SELECT callback_url FROM reminders WHERE id = ?", (job["reminder_id"],))
+        # the dispatcher's job rows carry the reminder's callback_url: no query per event
         body: dict[str, Any] = {"reminder_id": job["reminder_id"]}
         if event.startswith("call."):
             body.update(call_id=job["id"], user_id=job["user_id"], phone=job["phone"])
@@ -83,6 +83,6 @@ class WebhookHook:
                 "SELECT status, COUNT(*) AS n FROM calls WHERE reminder_id = ? GROUP BY status", (job["reminder_id"],)
             )
             body["summary"] = {r["status"]: r["n"] for r in counts}
-        if await enqueue(tx, job["tenant_id"], event, body, callback_url=reminder["callback_url"] if reminder else None,
+        if await enqueue(tx, job["tenant_id"], event, body, callback_url=job["callback_url"],
                          now=self.now()) and self.wake is not None:
             self.wake()
