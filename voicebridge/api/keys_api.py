@@ -17,7 +17,7 @@ from voicebridge.api.openapi import BEARER, ID_PARAM, body, errors
 from voicebridge.api.problems import json_response, not_found, query_int, read_json
 from voicebridge.domain import iso, utcnow
 from voicebridge.errors import FieldError, invalid
-from voicebridge.store.tenants import TENANT_SCOPES, audit, create_key
+from voicebridge.store.tenants import TENANT_SCOPES, audit, make_key
 
 routes = web.RouteTableDef()
 MAX_KEYS = 50
@@ -44,7 +44,7 @@ def _scopes(data: Any) -> tuple[str, ...]:
 
 
 @routes.post("/v1/keys")
-async def make_key(request: web.Request) -> web.Response:
+async def post_key(request: web.Request) -> web.Response:
     who = tenant_principal(request, "admin")
     services = request.app[SERVICES]
     scopes = _scopes(await read_json(request, 4096))
@@ -53,12 +53,9 @@ async def make_key(request: web.Request) -> web.Response:
                                  (who.tenant_id,))
         if live and live["n"] >= MAX_KEYS:
             raise invalid([FieldError("scopes", f"a tenant may hold at most {MAX_KEYS} live keys", "limit")])
-        secret = await create_key(tx, who.tenant_id, scopes, services.secret)
-        row = await tx.fetchone("SELECT * FROM api_keys WHERE prefix = ? ORDER BY created_at DESC LIMIT 1",
-                                (secret[:10],))
-        await audit(tx, who.key_id, who.tenant_id, "key.create", {"id": row["id"] if row else None,
-                                                                  "scopes": list(scopes)})
-    return json_response({**key_view(row or {}), "api_key": secret}, 201)
+        row, secret = await make_key(tx, who.tenant_id, scopes, services.secret)
+        await audit(tx, who.key_id, who.tenant_id, "key.create", {"id": row["id"], "scopes": list(scopes)})
+    return json_response({**key_view(row), "api_key": secret}, 201)
 
 
 @routes.get("/v1/keys")
@@ -86,11 +83,9 @@ async def rotate_key(request: web.Request) -> web.Response:
     async with services.store.transaction() as tx:
         old = await _own_live_key(tx, request.match_info["id"], who.tenant_id)
         await tx.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ?", (iso(utcnow()), old["id"]))
-        secret = await create_key(tx, who.tenant_id, tuple(old["scopes"].split()), services.secret)
-        row = await tx.fetchone("SELECT * FROM api_keys WHERE prefix = ? AND revoked_at IS NULL "
-                                "ORDER BY created_at DESC LIMIT 1", (secret[:10],))
-        await audit(tx, who.key_id, who.tenant_id, "key.rotate", {"old": old["id"], "new": row["id"] if row else None})
-    return json_response({**key_view(row or {}), "api_key": secret, "replaces": old["id"]}, 201)
+        row, secret = await make_key(tx, who.tenant_id, tuple(old["scopes"].split()), services.secret)
+        await audit(tx, who.key_id, who.tenant_id, "key.rotate", {"old": old["id"], "new": row["id"]})
+    return json_response({**key_view(row), "api_key": secret, "replaces": old["id"]}, 201)
 
 
 @routes.delete("/v1/keys/{id}")

@@ -41,12 +41,20 @@ async def create_tenant(tx: Tx, name: str, *, sandbox: bool = False, **fields: A
 
 async def create_key(tx: Tx, tenant_id: str | None, scopes: tuple[str, ...], server_secret: bytes) -> str:
     """Make an API key; returns the secret, which is shown once and never stored."""
+    return (await make_key(tx, tenant_id, scopes, server_secret))[1]
+
+
+async def make_key(tx: Tx, tenant_id: str | None, scopes: tuple[str, ...], server_secret: bytes) -> tuple[Row, str]:
+    """Make an API key; returns its stored row and the secret (shown once, never stored)."""
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    key_id = new_id("key")
     await tx.execute(
         "INSERT INTO api_keys(id, tenant_id, prefix, key_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (new_id("key"), tenant_id, secret[:10], hash_key(secret, server_secret), " ".join(scopes), iso(utcnow())),
+        (key_id, tenant_id, secret[:10], hash_key(secret, server_secret), " ".join(scopes), iso(utcnow())),
     )
-    return secret
+    row = await tx.fetchone("SELECT * FROM api_keys WHERE id = ?", (key_id,))
+    assert row is not None
+    return row, secret
 
 
 async def key_lookup(store: SqliteStore, secret: str, server_secret: bytes) -> Row | None:

@@ -22,6 +22,7 @@ import aiohttp
 
 from voicebridge.domain import iso, parse_iso, utcnow
 from voicebridge.store.sqlite import Row, SqliteStore
+from voicebridge.webhooks.outbox import tenant_secret
 from voicebridge.webhooks.signing import EVENT_HEADER, EVENT_ID_HEADER, HEADER, sign
 
 log = logging.getLogger(__name__)
@@ -120,12 +121,11 @@ class WebhookSender:
     async def _secret(self, tenant_id: str) -> str:
         if tenant_id not in self._secrets:
             row = await self.store.fetchone("SELECT webhook_secret FROM tenants WHERE id = ?", (tenant_id,))
-            if not row or not row["webhook_secret"]:
-                from voicebridge.webhooks.outbox import tenant_secret
-
+            if row and row["webhook_secret"]:
+                self._secrets[tenant_id] = row["webhook_secret"]
+            else:  # an event queued before the tenant made a webhook (a callback_url): make its secret
                 async with self.store.transaction() as tx:
-                    return await tenant_secret(tx, tenant_id)
-            self._secrets[tenant_id] = row["webhook_secret"]
+                    self._secrets[tenant_id] = await tenant_secret(tx, tenant_id)
         return self._secrets[tenant_id]
 
     def forget_secret(self, tenant_id: str) -> None:
