@@ -34,11 +34,6 @@ from voicebridge.numbers.e164 import InvalidPhone, parse_phone
 
 FAST = settings(derandomize=True, database=None, deadline=None, max_examples=400,
                 suppress_health_check=[HealthCheck.too_slow])
-EXAMPLES = {"n": 0}
-
-
-def count() -> None:
-    EXAMPLES["n"] += 1
 
 
 # -- phone numbers -------------------------------------------------------------------
@@ -56,7 +51,6 @@ REGIONS = st.sampled_from(["CN", "US", "GB", "DE", "HK", "ZZ", "", "cn", "001"])
 @FAST
 @given(phone_text, REGIONS, st.booleans())
 def test_parse_phone_raises_only_invalid_phone(raw: str, region: str, any_type: bool) -> None:
-    count()
     try:
         e164 = parse_phone(raw, region, allow_any_type=any_type)
     except InvalidPhone:
@@ -93,7 +87,6 @@ def sip_bytes() -> st.SearchStrategy[bytes]:
 @example(b"SIP/2.0 200  OK \r\nl: 0\r\n\r\n")
 @given(sip_bytes())
 def test_sip_parse_raises_only_value_error(data: bytes) -> None:
-    count()
     try:
         msg = parse_message(data)
     except ValueError:
@@ -115,7 +108,6 @@ def test_sip_parse_raises_only_value_error(data: bytes) -> None:
 @FAST
 @given(st.text(max_size=120))
 def test_sip_header_parsers_raise_only_value_error(text: str) -> None:
-    count()
     for parse in (SipUri.parse, NameAddr.parse, Via.parse, parse_cseq):
         try:
             parse(text)
@@ -132,7 +124,6 @@ HOSTS = st.from_regex(r"[a-z][a-z0-9-]{0,10}(\.[a-z]{2,5}){0,2}", fullmatch=True
        st.dictionaries(st.from_regex(r"[a-z]{1,6}", fullmatch=True), st.from_regex(r"[a-z0-9]{0,6}", fullmatch=True),
                        max_size=3))
 def test_sip_uri_round_trip(scheme: str, user: str, host: str, port: int | None, params: dict[str, str]) -> None:
-    count()
     uri = SipUri(host, user, port, scheme, params)
     assert SipUri.parse(str(uri)) == uri
 
@@ -144,7 +135,6 @@ def test_sip_uri_round_trip(scheme: str, user: str, host: str, port: int | None,
                           st.from_regex(r"[!-~]([ -~]{0,30}[!-~])?", fullmatch=True)), max_size=8),
        st.binary(max_size=200))
 def test_sip_request_round_trip(method: str, uri: str, headers: list[tuple[str, str]], body: bytes) -> None:
-    count()
     req = SipRequest(method, uri)
     for k, v in headers:
         req.headers.add(k, v)
@@ -183,7 +173,6 @@ params_strategy = st.dictionaries(
 @FAST
 @given(params_strategy, TENANTS)
 def test_cdr_query_raises_only_a_422_problem(params: dict[str, str], tenant: dict[str, Any]) -> None:
-    count()
     try:
         q = parse_query(params, tenant, getall=lambda name: [params[name]])
     except Problem as problem:
@@ -213,7 +202,6 @@ SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.f
                                        st.one_of(SCALARS, st.lists(SCALARS, max_size=3)), max_size=5),
                        max_size=4))
 def test_settings_raise_only_settings_error(raw: dict[str, dict[str, Any]]) -> None:
-    count()
     try:
         Settings.from_mapping(raw)
     except SettingsError:
@@ -247,8 +235,3 @@ def test_regression_sip_blank_header_name() -> None:
 def test_regression_settings_huge_integer_for_a_float() -> None:
     with pytest.raises(SettingsError):
         Settings.from_mapping({"dialer": {"ring_timeout": 10**400}})
-
-
-def test_zz_examples_ran() -> None:
-    # printed with -s: how many cases the properties above tried in this run
-    print(f"parser properties: {EXAMPLES['n']} examples")
